@@ -1,4 +1,28 @@
 """theory: closed-form and simulated distillation for linear and kernel models.
 
-``import theory as th``. See README.md for a quick start and ../SCIENCE.md for the maths.
+``import theory as th``. See README.md for a quick start and SCIENCE.md (shared with the project) for the maths.
+
+Core objects: :class:`Spectrum` (one eigendecomposition of the training kernel), filters (``gd``, ``flow``,
+``ridge``, ``interpolate``, composed with ``*``, ``mix``, ``late_switch``), :func:`predict` (closed-form train
+and test outputs of any filter), :func:`chain` and :func:`mobahi_rounds` (distillation rounds).
 """
+from .spectral import Spectrum
+from .spectral import group_progress
+from .spectral import progress
+from .filters import Filter
+from .filters import compose
+from .filters import flow
+from .filters import gd
+from .filters import interpolate
+from .filters import late_switch
+from .filters import mix
+from .filters import ridge
+from .predict import Prediction
+from .predict import make_predictor
+from .predict import predict
+from .distill import Chain
+from .distill import MobahiRounds
+from .distill import chain
+from .distill import mobahi_rounds
+
+__version__ = "0.1.0"

@@ -1,0 +1,163 @@
+"""Closed-form train and test predictions of any spectral filter, whole trajectories in one call.
+
+For a filter g on the training kernel K = U diag(λ) Uᵀ, targets Y and initial outputs F₀ (SCIENCE.md §3):
+
+    F_train = F₀ + U diag(g(λ)) Uᵀ (Y − F₀)
+    F_test  = F_test,0 + K_*ᵀ U diag(g(λ)/λ) Uᵀ (Y − F₀)
+
+with K_* = ``k_train_test`` (n, m). The test formula holds because a linear model trained by GD from β₀ only
+moves β in the row space of Φ, so F_test − F_test,0 = Φ_* Φᵀ a with a = U diag(g/λ) Uᵀ (Y − F₀). g/λ is taken
+from the filter's limit-safe ``over_eigenvalue`` (finite at λ = 0), never by dividing by a tiny eigenvalue.
+
+The cost after the (cached) eigendecomposition is two matrix products per call: one n × n by n × (T·C)
+for the trajectory on the training points and one m × n by n × (T·C) for the test points (K_*ᵀU is
+computed once per :func:`make_predictor`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .filters import Filter
+from .spectral import Spectrum
+
+__all__ = ["Prediction", "make_predictor", "predict"]
+
+
+@dataclass(frozen=True, repr=False)
+class Prediction:
+    """Closed-form outputs of a filter.
+
+    Attributes:
+        train: ``S + (n,)`` or ``S + (n, C)`` outputs on the training points (S: the filter's batch shape).
+        test: ``S + (m,)`` or ``S + (m, C)`` outputs on the test points, or None without ``k_train_test``.
+        filter: the filter that produced them.
+    """
+
+    train: np.ndarray
+    test: np.ndarray | None
+    filter: Filter
+
+    def __repr__(self):
+        test = None if self.test is None else self.test.shape
+        return f"Prediction(train={self.train.shape}, test={test}, filter={self.filter!r})"
+
+
+def _rows(array, rows: int, name: str, columns: tuple) -> np.ndarray:
+    array = np.asarray(array, dtype=np.float64)
+    if array.shape[-len(columns) - 1:] != (rows, *columns):
+        expected = (rows, *columns)
+        raise ValueError(f"`{name}` must have shape {expected} (…, matching y), got {array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"`{name}` contains NaN or infinite entries.")
+    return array
+
+
+def _apply(basis: np.ndarray, scaled: np.ndarray) -> np.ndarray:
+    """``basis (r, n) @ scaled (..., n, C)`` as a single BLAS product → ``(..., r, C)``."""
+    return np.moveaxis(np.tensordot(basis, scaled, axes=([1], [-2])), 0, -2)
+
+
+def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, f_test_0=None):
+    """Precompute everything but the filter; returns ``predict_fn(filter) -> Prediction``.
+
+    Use this when many filters share the targets and test points (a sweep, a figure): the projections Uᵀ(Y − F₀)
+    and K_*ᵀU are computed once.
+
+    Example:
+        >>> import numpy as np, theory as th
+        >>> x = np.random.default_rng(0).normal(size=(30, 4))
+        >>> spectrum = th.Spectrum.from_kernel(x @ x.T)
+        >>> predict_fn = th.make_predictor(spectrum, x[:, 0], k_train_test=x @ x[:5].T)
+        >>> predict_fn(th.gd(learning_rate=0.01, steps=[0, 10, 100])).test.shape
+        (3, 5)
+
+    Args:
+        spectrum: the :class:`~theory.spectral.Spectrum` of ``k_train_train (n, n)``.
+        y: ``(n,)`` or ``(n, C)`` targets; a leading batch shape ``(..., n, C)`` is allowed too (a teacher's
+           trajectory) and broadcasts against the filter's batch shape.
+        k_train_test: optional ``(n, m)`` train–test kernel K_*.
+        f_train_0: optional initial training outputs, y's shape (default 0).
+        f_test_0: optional initial test outputs ``(m,)`` / ``(m, C)`` (default 0); needs ``k_train_test``.
+
+    Returns:
+        ``predict_fn(filter) -> Prediction``.
+
+    Raises:
+        ValueError: shapes that do not match, non-finite inputs.
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise TypeError(f"`spectrum` must be a theory.Spectrum, got {type(spectrum).__name__}.")
+    n = spectrum.n
+    targets = np.asarray(y, dtype=np.float64)
+    vector = targets.ndim == 1
+    if vector:
+        targets = targets[:, None]
+    if targets.ndim < 2 or targets.shape[-2] != n:
+        raise ValueError(f"`y` must have shape (n,) or (n, C) with n = {n}, got {np.shape(y)}.")
+    if not np.all(np.isfinite(targets)):
+        raise ValueError("`y` contains NaN or infinite entries.")
+    columns = targets.shape[-1]
+    start = np.zeros((n, columns)) if f_train_0 is None else _rows(
+        np.reshape(f_train_0, np.shape(f_train_0) + (1,)) if vector else f_train_0, n, "f_train_0", (columns,)
+    )
+    coordinates = _apply(spectrum.eigenvectors.T, targets - start)  # Uᵀ(Y − F₀): (..., n, C)
+
+    test_basis = test_start = None
+    if k_train_test is not None:
+        cross = np.asarray(k_train_test, dtype=np.float64)
+        if cross.ndim != 2 or cross.shape[0] != n:
+            raise ValueError(f"`k_train_test` must have shape (n, m) with n = {n}, got {cross.shape}.")
+        if not np.all(np.isfinite(cross)):
+            raise ValueError("`k_train_test` contains NaN or infinite entries.")
+        test_basis = cross.T @ spectrum.eigenvectors  # K_*ᵀU: (m, n)
+        m = cross.shape[1]
+        test_start = np.zeros((m, columns)) if f_test_0 is None else _rows(
+            np.reshape(f_test_0, np.shape(f_test_0) + (1,)) if vector else f_test_0, m, "f_test_0", (columns,)
+        )
+    elif f_test_0 is not None:
+        raise ValueError("`f_test_0` was given without `k_train_test`; pass the (n, m) train-test kernel too.")
+
+    def finish(outputs):
+        return outputs[..., 0] if vector else outputs
+
+    def predict_fn(filter: Filter) -> Prediction:
+        if not isinstance(filter, Filter):
+            raise TypeError(f"`filter` must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
+        factors = filter(spectrum.eigenvalues)  # S + (n,)
+        train = start + _apply(spectrum.eigenvectors, factors[..., :, None] * coordinates)
+        test = None
+        if test_basis is not None:
+            over = filter.over_eigenvalue(spectrum.eigenvalues)
+            test = test_start + _apply(test_basis, over[..., :, None] * coordinates)
+        return Prediction(train=finish(train), test=None if test is None else finish(test), filter=filter)
+
+    return predict_fn
+
+
+def predict(spectrum: Spectrum, y, filter: Filter, k_train_test=None, f_train_0=None, f_test_0=None) -> Prediction:
+    """Closed-form train (and test) outputs of training by ``filter`` on targets ``y``.
+
+        F_train = F₀ + U diag(g(λ)) Uᵀ (Y − F₀),   F_test = F_test,0 + K_*ᵀ U diag(g(λ)/λ) Uᵀ (Y − F₀)
+
+    Example:
+        >>> import numpy as np, theory as th
+        >>> x = np.random.default_rng(0).normal(size=(20, 3))
+        >>> spectrum = th.Spectrum.from_features(x)
+        >>> out = th.predict(spectrum, x[:, :1], th.flow(time=[0.0, 1.0]))
+        >>> out.train.shape
+        (2, 20, 1)
+
+    Args:
+        spectrum: :class:`~theory.spectral.Spectrum` of ``k_train_train (n, n)``.
+        y: ``(n,)`` or ``(n, C)`` targets (summed-loss convention, SCIENCE.md §2).
+        filter: any filter; its batch shape S becomes the leading axes of the outputs.
+        k_train_test: optional ``(n, m)``.
+        f_train_0: optional initial outputs on the training points (y's shape).
+        f_test_0: optional initial outputs on the test points.
+
+    Returns:
+        :class:`Prediction` with ``.train`` ``S + (n[, C])`` and ``.test`` ``S + (m[, C])`` or None.
+    """
+    return make_predictor(spectrum, y, k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0)(filter)
