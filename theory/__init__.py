@@ -26,3 +26,12 @@ from .distill import chain
 from .distill import mobahi_rounds
 
 __version__ = "0.1.0"
+from .data import DATASETS
+from .data import Dataset
+from .data import load_dataset
+from .data import load_digits
+from .data import load_mnist1d
+from .data import one_hot
+from .data import standardize
+from .data import stratified_indices
+from .data import symmetric_label_noise
