@@ -26,6 +26,21 @@ from .distill import chain
 from .distill import mobahi_rounds
 
 __version__ = "0.1.0"
+from .dynamics import Trajectory
+from .dynamics import kernel_gd
+from .dynamics import linear_gd
+from .metrics import Exaggeration
+from .metrics import Fidelity
+from .metrics import accuracy
+from .metrics import check_probabilities
+from .metrics import classification_report
+from .metrics import expected_calibration_error
+from .metrics import exaggeration
+from .metrics import fidelity
+from .metrics import log_softmax
+from .metrics import logit_confidence
+from .metrics import nll
+from .metrics import softmax
 from .data import DATASETS
 from .data import Dataset
 from .data import load_dataset
