@@ -129,6 +129,8 @@ def test_effective_time_of_single_filters():
     eigenvalues = np.array([0.0, 1e-9, 0.3, 1.0])
     np.testing.assert_allclose(th.flow(3.0).effective_time(eigenvalues), 3.0, rtol=1e-12)
     np.testing.assert_allclose(th.gd(0.5, 70).effective_time(eigenvalues, learning_rate=0.5), 70.0, rtol=1e-12)
+    # in GD steps a direction with ηλ ≥ 1 has no effective time (one step completes it)
+    assert np.isnan(th.gd(1.0, 5).effective_time(np.array([1.0, 0.5]), learning_rate=1.0)[0])
     # stable where progress → 1: 1 − g = e^{−100} is below float64 resolution of g itself
     assert th.flow(100.0).effective_time(np.array([1.0]))[0] == pytest.approx(100.0, rel=1e-12)
 

@@ -130,7 +130,8 @@ class Filter:
 
         For a gradient-flow filter τ = t on every direction; a distilled student has τ increasing in λ (the
         exaggerated-bias theorem). With ``learning_rate`` η the time is in GD steps: λ is replaced by
-        ρ = −ln(1 − ηλ) (needs ηλ < 1), so that ``gd(η, t)`` has τ = t.
+        ρ = −ln(1 − ηλ), so that ``gd(η, t)`` has τ = t; directions with ηλ ≥ 1 give NaN there (one step
+        completes or overshoots them).
 
         Computed without cancellation: −ln(complement)/λ where g ≥ ½, and (g/λ)·ψ(g) with
         ψ(g) = −log1p(−g)/g where g < ½ — finite at λ = 0 (where it equals lim g/λ). Directions whose progress
@@ -151,19 +152,16 @@ class Filter:
             rate, rate_over_eigenvalue = eigenvalues, np.ones_like(eigenvalues)
         else:
             scaled = float(learning_rate) * eigenvalues
-            if np.any(scaled >= 1.0):
-                raise ValueError(
-                    "effective time in GD steps needs learning_rate * lambda < 1 on every direction, got "
-                    f"max {scaled.max():.4g}."
-                )
-            rate = -np.log1p(-scaled)
-            rate_over_eigenvalue = float(learning_rate) * _log_ratio_scale(scaled)
+            defined = scaled < 1.0  # where ηλ ≥ 1 one step completes or overshoots: no time in steps
+            scaled = np.where(defined, scaled, 0.0)
+            rate = np.where(defined, -np.log1p(-scaled), np.nan)
+            rate_over_eigenvalue = float(learning_rate) * np.where(defined, _log_ratio_scale(scaled), np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             small = over * _log_ratio_scale(np.clip(factors, 0.0, 0.5)) / rate_over_eigenvalue
             large = -np.log(complement) / np.where(rate > 0, rate, 1.0)
         tau = np.where(factors < 0.5, small, large)
         tau = np.where(complement <= 0.0, np.inf, tau)
-        return np.where((factors < 0.0) | (factors > 1.0), np.nan, tau)
+        return np.where((factors < 0.0) | (factors > 1.0) | np.isnan(rate), np.nan, tau)
 
     def __mul__(self, other: "Filter") -> "Filter":
         if not isinstance(other, Filter):

@@ -54,9 +54,24 @@ def _rows(array, rows: int, name: str, columns: tuple) -> np.ndarray:
     return array
 
 
-def _apply(basis: np.ndarray, scaled: np.ndarray) -> np.ndarray:
-    """``basis (r, n) @ scaled (..., n, C)`` as a single BLAS product → ``(..., r, C)``."""
-    return np.moveaxis(np.tensordot(basis, scaled, axes=([1], [-2])), 0, -2)
+def _apply(basis: np.ndarray, factors: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
+    """``basis (r, n) @ (factors[..., :, None] * coordinates)`` → ``(..., r, C)`` as one BLAS product.
+
+    The scaled coordinates are built directly with the eigen-axis first, ``(n, ..., C)``, so that the product is
+    a single (r, n) × (n, batch·C) GEMM with no transposed copy of the (large) trajectory.
+    """
+    n = basis.shape[1]
+    factor_batch, coordinate_batch = factors.shape[:-1], coordinates.shape[:-2]
+    depth = max(len(factor_batch), len(coordinate_batch))
+    lead_factors = np.moveaxis(factors, -1, 0).reshape(
+        (n,) + (1,) * (depth - len(factor_batch)) + factor_batch + (1,)
+    )
+    lead_coordinates = np.moveaxis(coordinates, -2, 0).reshape(
+        (n,) + (1,) * (depth - len(coordinate_batch)) + coordinate_batch + coordinates.shape[-1:]
+    )
+    scaled = np.multiply(lead_factors, lead_coordinates, order="C")  # (n, B..., C)
+    product = basis @ scaled.reshape(n, -1)
+    return np.moveaxis(product.reshape((basis.shape[0],) + scaled.shape[1:]), 0, -2)
 
 
 def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, f_test_0=None):
@@ -102,7 +117,7 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
     start = np.zeros((n, columns)) if f_train_0 is None else _rows(
         np.reshape(f_train_0, np.shape(f_train_0) + (1,)) if vector else f_train_0, n, "f_train_0", (columns,)
     )
-    coordinates = _apply(spectrum.eigenvectors.T, targets - start)  # Uᵀ(Y − F₀): (..., n, C)
+    coordinates = spectrum.coordinates(targets - start)  # Uᵀ(Y − F₀): (..., n, C)
 
     test_basis = test_start = None
     if k_train_test is not None:
@@ -126,11 +141,11 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
         if not isinstance(filter, Filter):
             raise TypeError(f"`filter` must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
         factors = filter(spectrum.eigenvalues)  # S + (n,)
-        train = start + _apply(spectrum.eigenvectors, factors[..., :, None] * coordinates)
+        train = start + _apply(spectrum.eigenvectors, factors, coordinates)
         test = None
         if test_basis is not None:
             over = filter.over_eigenvalue(spectrum.eigenvalues)
-            test = test_start + _apply(test_basis, over[..., :, None] * coordinates)
+            test = test_start + _apply(test_basis, over, coordinates)
         return Prediction(train=finish(train), test=None if test is None else finish(test), filter=filter)
 
     return predict_fn

@@ -1,0 +1,79 @@
+"""Figures: quick modes run end to end, write finite numbers and files, and the command line behaves."""
+import json
+
+import numpy as np
+import pytest
+
+import figures
+import paper_figs
+from figures.output import save_json, to_jsonable
+
+
+def finite_numbers(value):
+    """Every number in a nested JSON structure (None marks a NaN/inf that was written)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from finite_numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from finite_numbers(v)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield value
+
+
+@pytest.fixture(scope="module")
+def eigen_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    assert paper_figs.main(["--fig", "eigen", "--quick", "--out", str(out)]) == 0
+    return out, json.loads((out / "eigen.json").read_text())
+
+
+def test_eigen_quick_writes_png_pdf_json(eigen_run):
+    out, _ = eigen_run
+    for suffix in ("png", "pdf", "json"):
+        assert (out / f"eigen.{suffix}").stat().st_size > 1000
+    assert not list(out.glob(".*")), "no temporary files may be left behind"
+
+
+def test_eigen_numbers_are_finite_and_consistent(eigen_run):
+    _, result = eigen_run
+    data = result["data"]
+    numbers = list(finite_numbers(data["b"])) + list(finite_numbers(data["c"]))
+    assert numbers and all(np.isfinite(numbers))
+    # the closed form must match the simulated float64 GD markers on real data
+    assert data["b"]["closed_form_vs_simulation_max_abs"] < 1e-10
+    for factors in data["a"]["rounds"]:
+        assert np.all((np.asarray(factors) >= 0) & (np.asarray(factors) <= 1))
+    verdicts = {c["claim"]: c["verdict"] for c in result["claims"]}
+    assert set(verdicts.values()) <= {"reproduced", "not reproduced", "not run"}
+    assert verdicts["closed form"] == "reproduced"
+
+
+def test_eigen_is_reproducible_for_a_seed():
+    from figures import eigen
+
+    config = eigen.Config.quick(n_train=150, bottom=(15, 40), time_points=8, markers=2)
+    first, second = eigen.compute(config), eigen.compute(config)
+    np.testing.assert_array_equal(first["c"]["teacher_test_error"], second["c"]["teacher_test_error"])
+    other = eigen.compute(eigen.Config.quick(n_train=150, bottom=(15, 40), time_points=8, markers=2, seed=1))
+    assert not np.array_equal(first["a"]["eigenvalues"], other["a"]["eigenvalues"])
+
+
+def test_list_and_errors(capsys):
+    assert paper_figs.main(["--list"]) == 0
+    assert "eigen" in capsys.readouterr().out
+    assert paper_figs.main(["--fig", "nope"]) == 2
+    assert "unknown figure" in capsys.readouterr().err
+    assert paper_figs.main([]) == 2
+    with pytest.raises(ValueError, match="unknown figure"):
+        figures.load("nope")
+
+
+def test_json_output_is_strict_and_atomic(tmp_path):
+    data = {"a": np.arange(3), "b": np.float64(np.nan), "c": (np.int64(2), np.bool_(True))}
+    assert to_jsonable(data) == {"a": [0, 1, 2], "b": None, "c": [2, True]}
+    path = save_json(data, tmp_path / "x.json")
+    assert json.loads(path.read_text())["a"] == [0, 1, 2]
+    with pytest.raises(TypeError):
+        save_json({"bad": object()}, tmp_path / "y.json")
+    assert not (tmp_path / "y.json").exists() and not list(tmp_path.glob(".*"))
