@@ -71,17 +71,17 @@ def main(argv=None) -> int:
     import figures
 
     if args.list:
-        for name in figures.FIGURES:
+        for name in figures.available():
             print(f"{name:<24} {figures.load(name).DESCRIPTION}")
         return 0
     if not args.fig:
         _parser().print_usage()
         print("error: give --fig NAME (or --fig all), or --list", file=sys.stderr)
         return 2
-    names = list(figures.FIGURES) if args.fig == "all" else [args.fig]
+    names = list(figures.available()) if args.fig == "all" else [args.fig]
     for name in names:
-        if name not in figures.FIGURES:
-            print(f"error: unknown figure {name!r}; known: {', '.join(figures.FIGURES)} or 'all'", file=sys.stderr)
+        if name not in figures.available():
+            print(f"error: unknown figure {name!r}; known: {', '.join(figures.available())} or 'all'", file=sys.stderr)
             return 2
     for name in names:
         run_figure(name, args)
