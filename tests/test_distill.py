@@ -136,3 +136,23 @@ def test_mobahi_refuses_budget_below_null_space_residual():
     _, _, _, spectrum, y = setup(0, n=14, p=3)  # rank 3: the null space keeps most of y
     with pytest.raises(ValueError, match="null space"):
         th.mobahi_rounds(spectrum, y, 2, epsilon=1e-6)
+
+
+def test_chain_and_late_switch_equal_the_jax_simulator():
+    """The same checks against theory.kernel_gd (JAX, float64, lax.scan) instead of a numpy loop."""
+    rng, kernel, cross, spectrum, y = setup(21, n=20, p=8, m=5, columns=3)
+    rate = 0.7 / spectrum.eigenvalues[0]
+    teacher = th.kernel_gd(kernel, y, learning_rate=rate, steps=37, record_every=37, k_train_test=cross)
+    student = th.kernel_gd(kernel, teacher.train[-1], learning_rate=rate, steps=23, record_every=23, k_train_test=cross)
+    rounds = th.chain(spectrum, y, [th.gd(rate, 37), th.gd(rate, 23)], k_train_test=cross)
+    np.testing.assert_allclose(rounds[1].train, student.train[-1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(rounds[1].test, student.test[-1], rtol=1e-10, atol=1e-12)
+    # late switch: 10 one-hot steps, then 30 steps towards the teacher's outputs
+    first = th.kernel_gd(kernel, y, learning_rate=rate, steps=10, record_every=10, k_train_test=cross)
+    second = th.kernel_gd(
+        kernel, teacher.train[-1], learning_rate=rate, steps=30, record_every=30, k_train_test=cross,
+        f_train_0=first.train[-1], f_test_0=first.test[-1],
+    )
+    late = th.predict(spectrum, y, th.late_switch(rate, 40, 10, th.gd(rate, 37)), k_train_test=cross)
+    np.testing.assert_allclose(late.train, second.train[-1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(late.test, second.test[-1], rtol=1e-10, atol=1e-12)
