@@ -25,7 +25,7 @@ def test_gd_factor_equals_the_recursion(eigenvalues, rate, steps):
     np.testing.assert_allclose(th.gd(learning_rate, steps)(eigenvalues), expected, atol=1e-12)
 
 
-@given(eigenvalues=eigenvalue_arrays, time=st.floats(0.0, 50.0), steps_exponent=st.integers(2, 5))
+@given(eigenvalues=eigenvalue_arrays, time=st.one_of(st.just(0.0), st.floats(1e-3, 50.0)), steps_exponent=st.integers(2, 5))
 def test_gd_tends_to_flow_as_step_shrinks(eigenvalues, time, steps_exponent):
     steps = 10**steps_exponent
     gd = th.gd(learning_rate=time / steps if time > 0 else 1.0, steps=steps if time > 0 else 0)
@@ -152,7 +152,8 @@ def test_exaggerated_bias_theorem_gradient_flow(top, ratio, student_time, teache
     onehot_time = -np.log1p(-c_top) / top  # one-hot model with the same top progress
     onehot_bottom = 1 - np.exp(-bottom * onehot_time)
     # the gap closes as the teacher converges (T → ∞); keep it above float64 round-off
-    assume(onehot_bottom > 1e-9 and np.exp(-bottom * teacher_time) > 1e-8)
+    # (and as the student converges); keep both unconverged on the bottom direction
+    assume(onehot_bottom > 1e-9 and min(np.exp(-bottom * teacher_time), np.exp(-bottom * student_time)) > 1e-8)
     assert student(bottom) < onehot_bottom
     # the same statement through the toolkit: the student's effective time increases with λ
     tau = (th.flow(student_time) * th.flow(teacher_time)).effective_time(np.array([bottom, top]))
@@ -172,7 +173,8 @@ def test_exaggerated_bias_theorem_gradient_descent(top, ratio, student_steps, te
     assume(c_top < 1 - 1e-9)
     rho = lambda x: -np.log1p(-x)  # noqa: E731
     onehot_bottom = 1 - (1 - c_top) ** (rho(bottom) / rho(top))
-    assume(onehot_bottom > 1e-9 and (1 - bottom) ** teacher_steps > 1e-8)  # teacher not yet converged
+    # neither teacher nor student converged on the bottom direction (the gap closes there)
+    assume(onehot_bottom > 1e-9 and (1 - bottom) ** max(teacher_steps, student_steps) > 1e-8)
     assert c_bottom < onehot_bottom
 
 
