@@ -77,3 +77,16 @@ def test_json_output_is_strict_and_atomic(tmp_path):
     with pytest.raises(TypeError):
         save_json({"bad": object()}, tmp_path / "y.json")
     assert not (tmp_path / "y.json").exists() and not list(tmp_path.glob(".*"))
+
+
+def test_ntk_figure_tiny_run_is_finite_and_close_to_its_linearisation():
+    from figures import ntk
+
+    config = ntk.Config.quick(n_train=60, width=128, bottom=(12, 30), max_steps=40, records=4)
+    data = to_jsonable(ntk.compute(config))
+    assert all(np.isfinite(list(finite_numbers(data["onehot"]))))
+    assert all(np.isfinite(list(finite_numbers(data["student"]))))
+    # a float32 network of width 128 stays within a few percent of its full-NTK linearisation over 40 steps
+    assert max(data["linearisation_error"]["teacher"]) < 0.05
+    verdicts = {c["verdict"] for c in ntk.claims(data)}
+    assert verdicts <= {"reproduced", "not reproduced", "not run"}

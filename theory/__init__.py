@@ -25,7 +25,6 @@ from .distill import MobahiRounds
 from .distill import chain
 from .distill import mobahi_rounds
 
-__version__ = "0.1.0"
 from .dynamics import Trajectory
 from .dynamics import kernel_gd
 from .dynamics import linear_gd
@@ -50,3 +49,29 @@ from .data import one_hot
 from .data import standardize
 from .data import stratified_indices
 from .data import symmetric_label_noise
+from . import synthetic  # registers "gaussian-mixture" and "logistic" in DATASETS
+from .synthetic import GaussianMixture
+from .synthetic import LogisticModel
+from .synthetic import SyntheticDataset
+from .synthetic import flip_probabilities
+from .synthetic import gaussian_mixture
+from .synthetic import load_gaussian_mixture
+from .synthetic import load_logistic
+from .synthetic import logistic_model
+from .synthetic import resample_labels
+from . import denoise
+from .denoise import DirectionalNoise
+from .denoise import GradientDecomposition
+from .denoise import GradientVariance
+from .denoise import RiskVariance
+from .denoise import decompose_kernel
+from .denoise import decompose_linear
+from .denoise import decompose_model
+from .denoise import label_noise_norm
+from .denoise import minibatch_gradient_variance
+from .denoise import monte_carlo_gradient_variance
+from .denoise import noise_per_direction
+from . import kernels
+from . import metrics
+
+__version__ = "0.1.0"
