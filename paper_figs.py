@@ -22,6 +22,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", default=None, help="dataset name (default: the figure's own, e.g. digits)")
     parser.add_argument("--data-dir", default=None, help="directory of an on-disk dataset (e.g. CIFAR pickles)")
     parser.add_argument("--out", default="results", help="output directory (default: results/)")
+    parser.add_argument(
+        "--report", action="store_true",
+        help="(re)build report.md and report.html in --out from stored results, without recomputing anything",
+    )
     return parser
 
 
@@ -74,9 +78,11 @@ def main(argv=None) -> int:
         for name in figures.available():
             print(f"{name:<24} {figures.load(name).DESCRIPTION}")
         return 0
+    if args.report and not args.fig:
+        return _report(args)
     if not args.fig:
         _parser().print_usage()
-        print("error: give --fig NAME (or --fig all), or --list", file=sys.stderr)
+        print("error: give --fig NAME (or --fig all), --list or --report", file=sys.stderr)
         return 2
     names = list(figures.available()) if args.fig == "all" else [args.fig]
     for name in names:
@@ -85,6 +91,19 @@ def main(argv=None) -> int:
             return 2
     for name in names:
         run_figure(name, args)
+    if args.fig == "all" or args.report:
+        return _report(args)
+    return 0
+
+
+def _report(args) -> int:
+    import figures
+    from figures import report
+
+    names = list(figures.available())
+    descriptions = {name: figures.load(name).DESCRIPTION for name in names}
+    md_path, html_path = report.build(args.out, names, figures.KINDS, descriptions)
+    print(f"report -> {md_path}, {html_path}")
     return 0
 
 

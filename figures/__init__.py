@@ -28,6 +28,20 @@ _REGISTRY = {
 }
 
 
+#: the kind of evidence each figure gives in the claims report: closed forms / kernel models, or trained networks.
+KINDS = {
+    "eigen": "theory",
+    "ntk": "networks",
+    "exaggeration-theory": "theory",
+    "generalization": "theory",
+    "denoise": "theory",
+    "exaggeration": "networks",
+    "underfit": "networks",
+    "late": "networks",
+    "bias-nn": "networks",
+}
+
+
 def available() -> dict:
     """The registered figures whose modules exist, name -> module path."""
     return {name: path for name, path in _REGISTRY.items() if importlib.util.find_spec(path) is not None}

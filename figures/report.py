@@ -1,0 +1,191 @@
+"""The claims report: one table of the paper's claims with the numbers measured, then every figure.
+
+Built from the stored results of ``paper_figs.py`` (``<out>/<figure>.json`` and ``<out>/<figure>.png``), so it
+never retrains anything: ``python paper_figs.py --report`` rebuilds it from what is on disk, and
+``python paper_figs.py --fig all`` regenerates every figure and then builds it.
+
+Each figure's ``claims(data)`` returns rows ``{claim, setting, statement, measured, criterion, verdict}``. A
+row whose ``claim`` starts with ``C1`` … ``C5`` counts towards that claim of SCIENCE.md §1; other rows (checks
+of the closed forms against simulation, for instance) are listed as consistency checks. Rows are grouped by
+the kind of evidence, theory (closed forms and kernel models) or networks (trained networks), from
+:data:`figures.KINDS`.
+
+Verdict of a claim over several settings (:func:`aggregate`): "reproduced" when every setting reproduced it,
+"not reproduced" when none did, "partly reproduced (k/n settings)" otherwise, and "not run" when no figure
+measured it. A verdict never goes beyond its rows.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from pathlib import Path
+
+from .output import atomic_write
+
+#: SCIENCE.md §1, in short.
+CLAIMS = {
+    "C1": "Low-confidence underfitting: the student exaggerates the teacher's confidence (OLS slope of "
+    "φ(p_st) on φ(p_te) > 1; below the teacher on low-confidence points).",
+    "C2": "Late distillation: switching from one-hot to the distillation loss midway recovers much of the gain.",
+    "C3": "Exaggerated implicit bias: at equal progress on top eigendirections the student has less progress on "
+    "bottom ones.",
+    "C4": "Gradient denoiser: the one-hot gradient is the distillation gradient plus zero-mean label noise, "
+    "largest on hard points; a teacher close to p* removes it.",
+    "C5": "The student generalises better than its teacher (conditional on confounders; distillation can hurt).",
+}
+
+VERDICTS = ("reproduced", "not reproduced", "not run")
+
+
+def claim_of(row: dict) -> str | None:
+    """The SCIENCE.md claim a row counts towards (``"C3 (network)"`` → ``"C3"``), or None for a check."""
+    match = re.match(r"\s*(C[1-5])\b", str(row.get("claim", "")))
+    return match.group(1) if match else None
+
+
+def aggregate(verdicts: list) -> str:
+    """One verdict from several settings' verdicts (see the module docstring)."""
+    run = [v for v in verdicts if v != "not run"]
+    unknown = [v for v in run if v not in VERDICTS]
+    if unknown:
+        raise ValueError(f"unknown verdicts {unknown}; expected one of {VERDICTS}.")
+    if not run:
+        return "not run"
+    passed = sum(v == "reproduced" for v in run)
+    if passed == len(run):
+        return "reproduced"
+    if passed == 0:
+        return "not reproduced"
+    return f"partly reproduced ({passed}/{len(run)} settings)"
+
+
+def load_results(out, names) -> dict:
+    """``{name: stored JSON or None}`` for each figure name (None when the figure has not been run)."""
+    results = {}
+    for name in names:
+        path = Path(out) / f"{name}.json"
+        results[name] = json.loads(path.read_text()) if path.exists() else None
+    return results
+
+
+def claims_table(results: dict, kinds: dict) -> list:
+    """Rows of the claims table: one per claim C1–C5 with theory and networks side by side."""
+    table = []
+    for claim, statement in CLAIMS.items():
+        entry = {"claim": claim, "statement": statement}
+        for kind in ("theory", "networks"):
+            rows = [
+                dict(row, figure=name)
+                for name, result in results.items()
+                if result is not None and kinds.get(name) == kind
+                for row in result.get("claims", [])
+                if claim_of(row) == claim
+            ]
+            entry[kind] = dict(rows=rows, verdict=aggregate([r["verdict"] for r in rows]))
+        table.append(entry)
+    return table
+
+
+def _cell(kind_entry) -> str:
+    if not kind_entry["rows"]:
+        return "**not run**"
+    lines = [f"**{kind_entry['verdict']}**"]
+    for row in kind_entry["rows"]:
+        lines.append(
+            f"`{row['figure']}` {row['claim']}: {row['measured']} — *{row['verdict']}* "
+            f"({row['setting']}; criterion: {row['criterion']})"
+        )
+    return "<br>".join(line.replace("|", "\\|") for line in lines)
+
+
+def markdown(results: dict, kinds: dict, descriptions: dict) -> str:
+    """The report as Markdown (figures referenced as PNG files beside it)."""
+    table = claims_table(results, kinds)
+    out = ["# Does it pay to disobey? Claims report", ""]
+    ran = [name for name, result in results.items() if result is not None]
+    missing = [name for name, result in results.items() if result is None]
+    out.append(f"Figures run: {', '.join(ran) or 'none'}." + (f" Not run: {', '.join(missing)}." if missing else ""))
+    out += ["", "| claim | theory (closed forms, kernel models) | networks |", "|---|---|---|"]
+    for entry in table:
+        out.append(f"| **{entry['claim']}** {entry['statement']} | {_cell(entry['theory'])} | {_cell(entry['networks'])} |")
+    checks = [
+        dict(row, figure=name)
+        for name, result in results.items()
+        if result is not None
+        for row in result.get("claims", [])
+        if claim_of(row) is None
+    ]
+    if checks:
+        out += ["", "## Consistency checks", "", "| figure | check | measured | criterion | verdict |", "|---|---|---|---|---|"]
+        for row in checks:
+            out.append(
+                f"| {row['figure']} | {row['claim']}: {row['statement']} | {row['measured']} | {row['criterion']} | "
+                f"{row['verdict']} |".replace("\n", " ")
+            )
+    out += ["", "## Figures", ""]
+    for name in ran:
+        result = results[name]
+        out += [f"### `{name}`", "", descriptions.get(name, ""), "", f"![{name}]({name}.png)", ""]
+        reading = "; ".join(f"{r['claim']} {r['verdict']} ({r['measured']})" for r in result.get("claims", []))
+        seconds = result.get("seconds")
+        timing = f" Computed in {seconds:.0f} s." if isinstance(seconds, (int, float)) else ""
+        out += [f"Reading: {reading}.{timing} Regenerate: `python paper_figs.py --fig {name}`.", ""]
+    return "\n".join(out) + "\n"
+
+
+def html_page(text: str, out) -> str:
+    """A self-contained HTML page from the report's Markdown: tables, headings, and PNGs embedded as data URIs."""
+    body, in_table = [], False
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if set("".join(cells)) <= set("-"):
+                continue
+            tag = "th" if not in_table else "td"
+            if not in_table:
+                body.append("<table>")
+                in_table = True
+            body.append("<tr>" + "".join(f"<{tag}>{_inline(c)}</{tag}>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            body.append("</table>")
+            in_table = False
+        image = re.match(r"!\[(.*)\]\((.*)\)", line)
+        if image:
+            path = Path(out) / image.group(2)
+            if path.exists():
+                data = base64.b64encode(path.read_bytes()).decode()
+                body.append(f'<img alt="{html.escape(image.group(1))}" src="data:image/png;base64,{data}">')
+            else:
+                body.append(f"<p><em>missing image {html.escape(image.group(2))}</em></p>")
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+    if in_table:
+        body.append("</table>")
+    style = (
+        "body{font-family:sans-serif;max-width:1200px;margin:2em auto;font-size:14px}"
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px;vertical-align:top}"
+        "img{max-width:100%}code{background:#f4f4f4}"
+    )
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>Claims report</title><style>{style}</style></head><body>{''.join(body)}</body></html>"
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text.replace("\\|", "|"), quote=False).replace("&lt;br&gt;", "<br>")
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+    return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<i>\1</i>", text)
+
+
+def build(out, names, kinds: dict, descriptions: dict) -> tuple:
+    """Write ``<out>/report.md`` and a self-contained ``<out>/report.html``; returns their paths."""
+    text = markdown(load_results(out, names), kinds, descriptions)
+    md_path = atomic_write(Path(out) / "report.md", lambda tmp: Path(tmp).write_text(text))
+    page = html_page(text, out)
+    html_path = atomic_write(Path(out) / "report.html", lambda tmp: Path(tmp).write_text(page))
+    return md_path, html_path
