@@ -85,34 +85,30 @@ def _group_curves(flt, eigenvalues, energy, groups):
     return [factors[..., g] @ energy[g] / energy[g].sum() for g in groups]
 
 
+def _simulated_outputs(kernel, targets, learning_rate, steps):
+    """Float64 kernel GD from 0 (``theory.kernel_gd``): the training outputs after each of the increasing ``steps``."""
+    outputs, done, result = np.zeros_like(targets), 0, []
+    for step in steps:
+        if step > done:
+            run = th.kernel_gd(kernel, targets, learning_rate=learning_rate, steps=int(step - done),
+                               record_every=int(step - done), f_train_0=outputs)
+            outputs, done = run.train[-1], step
+        result.append(outputs)
+    return result
+
+
 def _simulate_markers(spectrum, kernel, targets, y, learning_rate, marker_steps, groups):
-    """Float64 kernel GD from 0 on each of ``targets`` (a list of (n, C) arrays) through ``marker_steps``.
+    """Simulated GD on each of ``targets`` (a list of (n, C) arrays) through ``marker_steps``.
 
     All runs share K, so they are stacked as columns of one simulation (one pass over K per step). Returns group
     progress with respect to the labels y, shape ``(len(targets), markers, groups)``.
     """
-    stacked = np.concatenate(targets, axis=1)
-    outputs, done, points = np.zeros_like(stacked), 0, []
-    for step in marker_steps:
-        if step > done:
-            run = th.kernel_gd(kernel, stacked, learning_rate=learning_rate, steps=int(step - done),
-                               record_every=int(step - done), f_train_0=outputs)
-            outputs, done = run.train[-1], step
-        blocks = np.split(outputs, len(targets), axis=1)
-        points.append([[spectrum.group_progress(block, y, g) for g in groups] for block in blocks])
+    stacked = _simulated_outputs(kernel, np.concatenate(targets, axis=1), learning_rate, marker_steps)
+    points = [
+        [[spectrum.group_progress(block, y, g) for g in groups] for block in np.split(outputs, len(targets), axis=1)]
+        for outputs in stacked
+    ]
     return np.transpose(np.asarray(points), (1, 0, 2))
-
-
-def _teacher_outputs(kernel, y, learning_rate, budgets):
-    """Simulated float64 GD outputs of one-hot teachers after each of the increasing ``budgets``."""
-    outputs, done, result = np.zeros_like(y), 0, []
-    for steps in budgets:
-        if steps > done:
-            run = th.kernel_gd(kernel, y, learning_rate=learning_rate, steps=int(steps - done),
-                               record_every=int(steps - done), f_train_0=outputs)
-            outputs, done = run.train[-1], steps
-        result.append(outputs)
-    return result
 
 
 def _errors(outputs, labels):
@@ -148,7 +144,7 @@ def compute(config: Config = Config()) -> dict:
     grid = _time_grid(int(round(config.horizon / (learning_rate * eigenvalues[middle]))), config.time_points)
     marker_steps = grid[np.unique(np.round(np.geomspace(1, len(grid) - 1, config.markers)).astype(int))]
     onehot = _group_curves(th.gd(learning_rate, grid), eigenvalues, energy, groups)
-    teachers = _teacher_outputs(kernel, y, learning_rate, teacher_steps)
+    teachers = _simulated_outputs(kernel, y, learning_rate, teacher_steps)
     markers = _simulate_markers(spectrum, kernel, [y, *teachers], y, learning_rate, marker_steps, groups)
     closed = [np.stack(_group_curves(th.gd(learning_rate, marker_steps), eigenvalues, energy, groups), -1)]
     students = []
