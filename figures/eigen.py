@@ -60,15 +60,10 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------------- compute
-def _median_lengthscale(x: np.ndarray) -> float:
-    squared = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
-    return float(np.sqrt(np.median(squared[np.triu_indices(len(x), 1)])))
-
-
 def _kernels(config: Config, data: th.Dataset):
     x, x_test = data.x_train, data.x_test
     if config.kernel == "rbf":
-        lengthscale = _median_lengthscale(x)
+        lengthscale = th.median_lengthscale(x)
         return kernels.rbf(x, lengthscale=lengthscale), kernels.rbf(x, x_test, lengthscale=lengthscale)
     if config.kernel == "linear":
         return kernels.linear(x), kernels.linear(x, x_test)

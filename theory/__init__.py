@@ -40,6 +40,13 @@ from .metrics import log_softmax
 from .metrics import logit_confidence
 from .metrics import nll
 from .metrics import softmax
+from .dynamics_ce import cross_entropy
+from .dynamics_ce import cross_entropy_gradient
+from .dynamics_ce import distillation_targets
+from .dynamics_ce import kernel_ce_gd
+from .dynamics_ce import kernel_ce_gd_sweep
+from .dynamics_ce import linear_ce_gd
+from .metrics import eigen_progress
 from .data import DATASETS
 from .data import Dataset
 from .data import load_dataset
@@ -72,6 +79,12 @@ from .denoise import minibatch_gradient_variance
 from .denoise import monte_carlo_gradient_variance
 from .denoise import noise_per_direction
 from . import kernels
+from .regimes import KernelTask
+from .regimes import RegimeMap
+from .regimes import confidence_diagnostics
+from .regimes import kernel_task
+from .regimes import median_lengthscale
+from .regimes import regime_map
 from . import metrics
 
 __version__ = "0.1.0"

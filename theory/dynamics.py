@@ -2,9 +2,10 @@
 
 This module exists to *check* the closed forms of ``theory.filters`` / ``theory.predict`` by actually
 taking the steps, to draw simulated points on figures, and to go where no closed form exists (minibatch
-SGD; softmax cross-entropy, to be added here). Conventions are those of SCIENCE.md §2: the summed loss
-L(F) = Σ_i ℓ(F_i, Y_i) of the training outputs F (n, C); for the squared loss ℓ = ½‖F_i − Y_i‖² and
-∂L/∂F = F − Y. A linear model f(x) = φ(x)ᵀβ trained by full-batch GD,
+SGD; softmax cross-entropy lives in ``theory.dynamics_ce``, which reuses the driver below). Conventions
+are those of SCIENCE.md §2: the summed loss L(F) = Σ_i ℓ(F_i, Y_i) of the training outputs F (n, C);
+for the squared loss ℓ = ½‖F_i − Y_i‖² and ∂L/∂F = F − Y. A linear model f(x) = φ(x)ᵀβ trained by
+full-batch GD,
 
     β ← β − η Φᵀ ∂L/∂F(Φβ),
 
@@ -12,12 +13,14 @@ is kernel GD on the training outputs, F ← F − η K ∂L/∂F(F) with K = Φ�
 F_test ← F_test − η K_*ᵀ ∂L/∂F(F) with K_* = ΦΦ_testᵀ (n, m).
 
 Structure: a loss enters only through ``residual(outputs, targets)`` = ∂ℓ/∂outputs
-(``_squared_loss_residual`` here; a softmax cross-entropy residual softmax(F) − Y plugs in unchanged). The
-cached factories ``_kernel_step(residual)`` and ``_linear_step(residual, batch_size, replace)`` return a
-``step(state, step_index, operands)``, and ``_simulate`` drives any step: an outer ``lax.scan`` records the
-state every ``record_every`` steps around an inner ``lax.fori_loop`` that steps, so memory is
-O(recorded steps), not O(steps); only the number of recorded chunks is static under ``jit``. Everything JAX runs float64 inside ``jax.enable_x64(True)`` only, and
-returns numpy float64 arrays.
+(``_squared_loss_residual`` here; the temperature-scaled cross-entropy residual of ``theory.dynamics_ce``
+carries per-run parameters, so it has its own steppers around the same driver). The cached factories
+``_kernel_step(residual)`` and ``_linear_step(residual, batch_size, replace)`` return a
+``step(state, step_index, operands)``, and ``_simulate`` drives any step: an outer ``lax.scan`` records
+the state every ``record_every`` steps around an inner ``lax.fori_loop`` that steps, so memory is
+O(recorded steps), not O(steps); only the number of recorded chunks is static under ``jit``. Minibatches
+come from ``_draw_batch``, shared with ``theory.dynamics_ce``. Everything JAX runs float64 inside
+``jax.enable_x64(True)`` only, and returns numpy float64 arrays.
 
 Stability: GD on the squared loss is stable iff η λ_max(K) < 2. Before simulating, λ_max is estimated by
 Lanczos (``scipy.sparse.linalg.eigsh``, O(n²) per iteration; a dense ``eigvalsh`` only when the smaller
@@ -95,14 +98,21 @@ def _kernel_step(residual: Callable) -> Callable:
     return step
 
 
+def _draw_batch(key, step_index, n: int, batch_size: int, replace: bool):
+    """The (batch_size,) indices of step ``step_index``: a draw from ``fold_in(key, step_index)``.
+
+    Shared by every minibatch stepper (squared loss here, cross-entropy in ``theory.dynamics_ce``), so the
+    same seed draws the same batches whatever the loss or the model (kernel or linear).
+    """
+    return jax.random.choice(jax.random.fold_in(key, step_index), n, (batch_size,), replace=replace)
+
+
 @functools.lru_cache(maxsize=None)
 def _linear_step(residual: Callable, batch_size: int | None, replace: bool) -> Callable:
     def step(weights, step_index, operands):
         features, y, learning_rate, key = operands
         if batch_size is not None:  # unbiased minibatch estimate of the summed gradient
-            batch = jax.random.choice(
-                jax.random.fold_in(key, step_index), features.shape[0], (batch_size,), replace=replace
-            )
+            batch = _draw_batch(key, step_index, features.shape[0], batch_size, replace)
             scale = features.shape[0] / batch_size
             features, y = features[batch], y[batch]
             learning_rate = learning_rate * scale
@@ -225,6 +235,27 @@ def _check_finite_result(learning_rate: float, *arrays):
         )
 
 
+def _as_kernel(k_train_train) -> np.ndarray:
+    """The training kernel K as a finite, square, symmetric float64 (n, n) array."""
+    kernel = _as_finite_array("k_train_train", k_train_train, (2,))
+    if kernel.shape[0] != kernel.shape[1]:
+        raise ValueError(f"k_train_train must be square (n, n), got shape {kernel.shape}")
+    if not np.allclose(kernel, kernel.T, rtol=1e-10, atol=1e-10 * np.max(np.abs(kernel), initial=0.0)):
+        raise ValueError("k_train_train must be symmetric (a Gram matrix K = ΦΦᵀ); symmetrise it with "
+                         "(K + K.T) / 2 if the asymmetry is rounding")
+    return kernel
+
+
+def _as_cross_kernel(k_train_test, n: int, f_test_0) -> np.ndarray | None:
+    """The train–test kernel K_* as a finite (n, m) array, or None; ``f_test_0`` needs it."""
+    cross = _as_finite_array("k_train_test", k_train_test, (2,))
+    if cross is not None and cross.shape[0] != n:
+        raise ValueError(f"k_train_test must be (n, m) with n = {n} rows, got shape {cross.shape}")
+    if f_test_0 is not None and cross is None:
+        raise ValueError("f_test_0 was given without k_train_test; pass k_train_test (n, m) as well")
+    return cross
+
+
 def _check_run(y, n: int, source: str, learning_rate, steps, record_every):
     """Validate the arguments every simulation shares; return (targets, rate, steps, record_every)."""
     targets = _as_finite_array("y", y, (1, 2))
@@ -290,21 +321,12 @@ def kernel_gd(
             η λ_max ≥ 2, steps < 0, record_every < 1, non-integer counts.
         FloatingPointError: the recorded outputs are non-finite.
     """
-    kernel = _as_finite_array("k_train_train", k_train_train, (2,))
-    if kernel.shape[0] != kernel.shape[1]:
-        raise ValueError(f"k_train_train must be square (n, n), got shape {kernel.shape}")
+    kernel = _as_kernel(k_train_train)
     n = kernel.shape[0]
-    if not np.allclose(kernel, kernel.T, rtol=1e-10, atol=1e-10 * np.max(np.abs(kernel), initial=0.0)):
-        raise ValueError("k_train_train must be symmetric (a Gram matrix K = ΦΦᵀ); symmetrise it with "
-                         "(K + K.T) / 2 if the asymmetry is rounding")
     targets, rate, steps, record_every = _check_run(y, n, "k_train_train", learning_rate, steps, record_every)
     train_0 = _as_finite_array("f_train_0", f_train_0, (1, 2))
     _check_matches("f_train_0", train_0, targets.shape, "the shape of y")
-    cross = _as_finite_array("k_train_test", k_train_test, (2,))
-    if cross is not None and cross.shape[0] != n:
-        raise ValueError(f"k_train_test must be (n, m) with n = {n} rows, got shape {cross.shape}")
-    if f_test_0 is not None and cross is None:
-        raise ValueError("f_test_0 was given without k_train_test; pass k_train_test (n, m) as well")
+    cross = _as_cross_kernel(k_train_test, n, f_test_0)
     m = 0 if cross is None else cross.shape[1]
     test_0 = _as_finite_array("f_test_0", f_test_0, (1, 2))
     _check_matches("f_test_0", test_0, (m,) + targets.shape[1:], "(m,) + y.shape[1:] with m = k_train_test columns")

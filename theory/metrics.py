@@ -6,7 +6,8 @@ first. Inputs are validated; bad input raises ``ValueError`` naming the argument
 
 * confidence exaggeration (claim C1): :func:`exaggeration` -> :class:`Exaggeration`;
 * fidelity (Stanton et al. 2021): :func:`fidelity` -> :class:`Fidelity`;
-* :func:`accuracy`, :func:`nll`, :func:`expected_calibration_error`, :func:`classification_report`.
+* :func:`accuracy`, :func:`nll`, :func:`expected_calibration_error`, :func:`classification_report`;
+* eigen progress: :func:`eigen_progress` and :func:`group_progress`, re-exported from ``theory.spectral``.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from scipy import special
 __all__ = [
     "softmax", "log_softmax", "check_probabilities", "logit_confidence", "Exaggeration",
     "exaggeration", "Fidelity", "fidelity", "accuracy", "nll", "expected_calibration_error",
-    "classification_report",
+    "classification_report", "eigen_progress", "group_progress",
 ]
 
 
@@ -405,3 +406,10 @@ def classification_report(p, labels, bins=15) -> dict:
     """
     return {"accuracy": accuracy(p, labels), "nll": nll(p, labels),
             "ece": expected_calibration_error(p, labels, bins), "n": int(np.shape(p)[0])}
+
+
+# Eigen progress (SCIENCE.md §6) lives with the eigendecomposition in ``theory.spectral``; re-exported here so
+# that every shared metric is importable from one module: eigen_progress = spectral.progress (c_k per direction),
+# group_progress = spectral.group_progress (energy-weighted progress of a group of directions).
+from .spectral import group_progress  # noqa: E402
+from .spectral import progress as eigen_progress  # noqa: E402
