@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from theory._io import atomic_write
 
 
 def to_jsonable(value):
@@ -25,22 +25,6 @@ def to_jsonable(value):
         value = float(value)
         return value if np.isfinite(value) else None
     return value
-
-
-def atomic_write(path, write) -> Path:
-    """Call ``write(temporary_path)`` then rename onto ``path`` (same directory, so the rename is atomic)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
 
 
 def save_json(data, path) -> Path:

@@ -99,4 +99,14 @@ from .regimes import median_lengthscale
 from .regimes import regime_map
 from . import metrics
 
+
+def __getattr__(name):
+    """``th.nets`` is imported on first use (it pulls in flax and optax)."""
+    if name == "nets":
+        import importlib
+
+        return importlib.import_module(".nets", __name__)
+    raise AttributeError(f"module 'theory' has no attribute {name!r}")
+
+
 __version__ = "0.1.0"

@@ -1,0 +1,78 @@
+"""Network figures: each quick mode runs end to end into a private run store and writes finite numbers."""
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+from figures.output import save_json, to_jsonable
+from test_figures import finite_numbers  # tests/ is on sys.path under pytest
+from theory.nets import sweep
+
+VERDICTS = {"reproduced", "not reproduced", "not run"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+def run_quick(name, run_dir, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    module = importlib.import_module(f"figures.{name}")
+    data = module.compute(module.Config.quick(run_dir=str(run_dir), progress=False))
+    claims = module.claims(data)
+    assert claims and {c["verdict"] for c in claims} <= VERDICTS
+    for claim in claims:
+        assert set(claim) == {"claim", "setting", "statement", "measured", "criterion", "verdict"}
+    path = save_json(dict(claims=claims, data=data), tmp_path / f"{name}.json")
+    written = json.loads(path.read_text())
+    numbers = list(finite_numbers(written["data"]))
+    assert numbers and all(np.isfinite(numbers)), "every written number must be finite (None marks NaN)"
+    figure = module.plot(data)
+    assert figure.axes
+    plt.close(figure)
+    return data, claims
+
+
+def test_exaggeration_quick(run_dir, tmp_path):
+    data, claims = run_quick("exaggeration", run_dir, tmp_path)
+    for split in ("train", "test"):
+        part = data["temperatures"][0]["per_seed"][0][split]
+        assert len(part["bin_teacher"]) == 10 and np.all(np.diff(part["bin_teacher"]) >= 0)
+        assert 0.3 < part["slope"] < 3  # a trained student tracks its teacher
+    assert data["temperatures"][0]["per_seed"][0]["accuracy"]["teacher"] > 0.8
+    assert [t["temperature"] for t in data["temperatures"]] == [1.0, 4.0]
+
+
+def test_bias_nn_quick(run_dir, tmp_path):
+    data, claims = run_quick("bias_nn", run_dir, tmp_path)
+    ntk = data["kernels"]["ntk"]
+    assert ntk["curves"]["onehot"]["top"][0] == 0 and ntk["curves"]["onehot"]["top"][-1] > 0.5
+    # lazy regime (squared loss, no momentum): the linearised closed form tracks the networks
+    assert ntk["closed_form_max_abs"] < 0.15
+    assert any(c["claim"] == "linearised" for c in claims)
+
+
+@pytest.mark.slow
+def test_underfit_quick(run_dir, tmp_path):
+    data, _ = run_quick("underfit", run_dir, tmp_path)
+    assert np.all(np.diff(data["temperatures"][0]["mean"]["teacher"]) >= 0)
+
+
+def test_late_quick(run_dir, tmp_path):
+    data, _ = run_quick("late", run_dir, tmp_path)
+    assert data["switch_epochs"] == [4]
+    assert all(0 <= a <= 1 for a in data["mean"]["onehot_to_kd"] + data["mean"]["kd_to_onehot"])
+
+
+def test_sweep_quick_grid_writes_tables(run_dir, tmp_path):
+    assert sweep.main(["--out", str(tmp_path), "--run-dir", str(run_dir), "--grid", "quick"]) == 0
+    rows = json.loads((tmp_path / "sweep.json").read_text())
+    assert rows[0]["name"] == "quick" and 0 <= rows[0]["student_test_accuracy"] <= 1
+    assert "| quick |" in (tmp_path / "sweep.md").read_text()
+    assert to_jsonable(rows) == rows

@@ -1,0 +1,283 @@
+"""The configuration of one training run, its validation, and the hash that names it on disk.
+
+A :class:`TrainConfig` fixes everything that determines a run's weights: data, model, optimiser, schedule, loss
+(one-hot, distillation, a switch between them), seed, and which epochs' logits are stored. Its
+:meth:`~TrainConfig.hash` is a SHA-256 of the canonical JSON of the fields (a nested teacher config enters as its
+own hash), so a run is trained once and reused by every student and figure that asks for the same config.
+
+Loss schedule (epochs are counted from 0; "after k epochs" is the state recorded as epoch k):
+
+* no ``teacher``: the one-hot loss every epoch;
+* ``teacher`` and no ``switch_epoch``: the distillation mixture every epoch;
+* ``switch_direction="onehot_to_kd"``: one-hot for epochs ``e < s``, the mixture for ``e ≥ s`` (late distillation);
+* ``switch_direction="kd_to_onehot"``: the mixture for ``e < s``, one-hot for ``e ≥ s``.
+
+The mixture is ``(1 − ξ) · one-hot loss + ξ · distillation loss`` with ξ = ``teacher_weight``
+(see :mod:`theory.nets.losses` for the losses, the temperature τ and the optional τ² factor).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import numbers
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["TrainConfig", "MODELS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "SWITCH_DIRECTIONS", "FORMAT_VERSION"]
+
+MODELS = ("mlp", "cnn1d", "cnn2d", "resnet20", "resnet56")
+OPTIMIZERS = ("sgd", "adam")
+SCHEDULES = ("constant", "cosine", "step")
+LOSSES = ("ce", "mse")
+SWITCH_DIRECTIONS = ("onehot_to_kd", "kd_to_onehot")
+#: bumped whenever a change of the training code changes what a config produces (old runs are then not reused).
+FORMAT_VERSION = 1
+#: fields that select the training data: a teacher and its students must agree on them.
+DATA_FIELDS = ("dataset", "data_dir", "n_train", "n_test", "data_seed", "data_options", "label_noise",
+               "noise_seed")
+#: fields that do not change the result and are left out of the hash.
+_NOT_HASHED = ("checkpoint_every",)
+
+
+def _integer(value, name, minimum=None, maximum=None, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}.")
+    return int(value)
+
+
+def _real(value, name, low=None, high=None, low_open=False, high_open=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value or abs(value) == float("inf"):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}.")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}.")
+    return float(value)
+
+
+def _choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained network.
+
+    Example:
+      >>> teacher = TrainConfig(dataset="mnist1d", epochs=20)
+      >>> student = teacher.student(temperature=4.0, seed=1)
+      >>> student.teacher.hash() == teacher.hash(), student.hash() != teacher.hash()
+      (True, True)
+
+    Attributes (data):
+      dataset: a name of :func:`theory.nets.data.dataset_names` (``"digits"``, ``"mnist1d"``, ``"cifar10"``,
+        ``"cifar100"``, ``"npz"``, synthetic sets when present).
+      data_dir: CIFAR directory or ``.npz`` path (file datasets only).
+      n_train, n_test: stratified subset sizes (None: all).
+      data_seed: seed of the split / subset.
+      data_options: extra loader arguments as ``(name, value)`` pairs, e.g. ``(("num_samples", 8000),)``.
+      label_noise, noise_seed: symmetric label-noise rate in ``[0, 1)`` and its seed.
+
+    Attributes (model): ``model`` ∈ :data:`MODELS`; ``width`` (MLP units / CNN channels / ResNet base channels)
+      and ``depth`` (MLP hidden layers / CNN conv layers), None = the model's default (see
+      :func:`theory.nets.models.make_model`).
+
+    Attributes (optimisation):
+      optimizer: ``"sgd"`` (heavy-ball momentum, optional Nesterov) or ``"adam"`` (decoupled weight decay).
+      learning_rate: peak learning rate > 0; momentum in ``[0, 1)``; weight_decay ≥ 0 (kernels only, not
+        biases or BatchNorm scales; see :func:`theory.nets.optim.make_optimizer`).
+      schedule: ``"constant"``, ``"cosine"`` (to 0 at the last step) or ``"step"`` (× ``step_factor`` at each
+        epoch of ``step_epochs``), after ``warmup_epochs`` of linear warm-up from 0.
+      epochs ≥ 1, batch_size ≥ 1 (the last incomplete batch of each epoch is dropped), augment (random crop
+        with 4-pixel padding and horizontal flip, 2-D images only).
+
+    Attributes (loss):
+      loss: ``"ce"`` (softmax cross-entropy; distillation with soft labels at temperature τ) or ``"mse"``
+        (½‖z − target‖² on the logits; distillation regresses on the teacher's logits, τ unused).
+      teacher: the teacher's :class:`TrainConfig` (None: one-hot training); it must use the same data.
+      teacher_weight: ξ, weight of the distillation loss (1 − ξ on the one-hot loss); any real number.
+      temperature: τ > 0. temperature_squared: multiply the distillation loss by τ² (Hinton et al. 2015).
+      switch_epoch, switch_direction: a loss switch after ``switch_epoch`` epochs (see the module docstring),
+        ``1 ≤ switch_epoch < epochs``.
+
+    Attributes (run): seed (initialisation, data order, augmentation); record_epochs (epochs whose train and
+      test logits are stored; 0 = initialisation; 0 and the last epoch are always stored); checkpoint_every
+      (epochs between checkpoints; not part of the hash).
+    """
+
+    dataset: str = "mnist1d"
+    data_dir: str | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+    data_seed: int = 0
+    data_options: tuple = ()
+    label_noise: float = 0.0
+    noise_seed: int = 0
+    model: str = "mlp"
+    width: int | None = None
+    depth: int | None = None
+    optimizer: str = "sgd"
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup_epochs: int = 0
+    step_epochs: tuple = ()
+    step_factor: float = 0.1
+    epochs: int = 30
+    batch_size: int = 128
+    augment: bool = False
+    loss: str = "ce"
+    teacher: TrainConfig | None = None
+    teacher_weight: float = 1.0
+    temperature: float = 1.0
+    temperature_squared: bool = False
+    switch_epoch: int | None = None
+    switch_direction: str = "onehot_to_kd"
+    seed: int = 0
+    record_epochs: tuple = ()
+    checkpoint_every: int = field(default=1, compare=False)
+
+    def __post_init__(self):
+        from .data import dataset_names  # late: data imports theory loaders
+
+        known = dataset_names()
+        if self.dataset not in known:
+            raise ValueError(f"Unknown dataset {self.dataset!r}; known datasets: {', '.join(known)}.")
+        if self.dataset in ("cifar10", "cifar100"):
+            if self.data_dir is None or not Path(self.data_dir).expanduser().is_dir():
+                raise ValueError(f"data_dir {self.data_dir!r} for dataset {self.dataset!r} must be an existing "
+                                 "directory holding the python-pickle files (nothing is downloaded).")
+        if self.dataset == "npz" and (self.data_dir is None or not Path(self.data_dir).expanduser().is_file()):
+            raise ValueError(f"data_dir {self.data_dir!r} for dataset 'npz' must be an existing .npz file.")
+        _integer(self.n_train, "n_train", minimum=1, allow_none=True)
+        _integer(self.n_test, "n_test", minimum=1, allow_none=True)
+        _integer(self.data_seed, "data_seed", minimum=0)
+        _real(self.label_noise, "label_noise", 0.0, 1.0, high_open=True)
+        _integer(self.noise_seed, "noise_seed", minimum=0)
+        _choice(self.model, "model", MODELS)
+        _integer(self.width, "width", minimum=1, allow_none=True)
+        _integer(self.depth, "depth", minimum=1, allow_none=True)
+        _choice(self.optimizer, "optimizer", OPTIMIZERS)
+        _real(self.learning_rate, "learning_rate", 0.0, low_open=True)
+        _real(self.momentum, "momentum", 0.0, 1.0, high_open=True)
+        _real(self.weight_decay, "weight_decay", 0.0)
+        _choice(self.schedule, "schedule", SCHEDULES)
+        epochs = _integer(self.epochs, "epochs", minimum=1)
+        _integer(self.warmup_epochs, "warmup_epochs", minimum=0, maximum=epochs - 1)
+        for e in self.step_epochs:
+            _integer(e, "step_epochs entries", minimum=1, maximum=epochs - 1)
+        _real(self.step_factor, "step_factor", 0.0, low_open=True)
+        _integer(self.batch_size, "batch_size", minimum=1)
+        _choice(self.loss, "loss", LOSSES)
+        _real(self.teacher_weight, "teacher_weight")
+        _real(self.temperature, "temperature", 0.0, low_open=True)
+        _choice(self.switch_direction, "switch_direction", SWITCH_DIRECTIONS)
+        _integer(self.seed, "seed", minimum=0)
+        _integer(self.checkpoint_every, "checkpoint_every", minimum=1)
+        for e in self.record_epochs:
+            _integer(e, "record_epochs entries", minimum=0, maximum=epochs)
+        if self.teacher is not None:
+            if not isinstance(self.teacher, TrainConfig):
+                raise ValueError(f"teacher must be a TrainConfig or None, got {type(self.teacher).__name__}.")
+            differ = [f for f in DATA_FIELDS if getattr(self.teacher, f) != getattr(self, f)]
+            if differ:
+                raise ValueError(f"teacher and student must train on the same data; they differ in {differ}.")
+        if self.switch_epoch is not None:
+            if self.teacher is None:
+                raise ValueError("switch_epoch needs a teacher (a switch between one-hot and distillation losses).")
+            _integer(self.switch_epoch, "switch_epoch", minimum=1)
+            if self.switch_epoch >= epochs:
+                raise ValueError(f"switch_epoch must be < epochs = {epochs} (a switch at or after the last epoch "
+                                 f"never takes effect), got {self.switch_epoch}.")
+        for name in ("data_options", "step_epochs", "record_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(tuple(v) if isinstance(v, list) else v for v in value))
+        for name in ("label_noise", "learning_rate", "momentum", "weight_decay", "step_factor", "teacher_weight",
+                     "temperature"):  # 1 and 1.0 must hash alike
+            object.__setattr__(self, name, float(getattr(self, name)))
+        object.__setattr__(self, "step_epochs", tuple(sorted(set(self.step_epochs))))
+        object.__setattr__(self, "record_epochs", tuple(sorted(set(self.record_epochs) | {0, epochs})))
+        object.__setattr__(self, "data_options", tuple(sorted((str(k), v) for k, v in self.data_options)))
+
+    # ------------------------------------------------------------------------------------------ hashing
+    def canonical(self) -> dict:
+        """JSON-ready dict of the hashed fields; a teacher enters as ``{"hash": …}``."""
+        result = {"format": FORMAT_VERSION}
+        for f in dataclasses.fields(self):
+            if f.name in _NOT_HASHED:
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, TrainConfig):
+                value = {"hash": value.hash()}
+            result[f.name] = _jsonable(value)
+        return result
+
+    def hash(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON (sorted keys)."""
+        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        """Full JSON-ready dict, the teacher config nested (inverse: :meth:`from_dict`)."""
+        result = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            result[f.name] = value.to_dict() if isinstance(value, TrainConfig) else _jsonable(value)
+        return result
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Rebuilds a config written by :meth:`to_dict` (lists back to tuples)."""
+        values = dict(values)
+        if values.get("teacher") is not None:
+            values["teacher"] = cls.from_dict(values["teacher"])
+        for name in ("data_options", "step_epochs", "record_epochs"):
+            values[name] = tuple(tuple(v) if isinstance(v, list) else v for v in values.get(name, ()))
+        return cls(**values)
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def student(self, **changes) -> TrainConfig:
+        """A student of this config: same data and (by default) everything else, ``teacher=self``.
+
+        Self-distillation keeps the architecture; pass ``model=…`` (and ``width``/``depth``) for a different
+        student. The student's record_epochs / switch default to none unless given.
+        """
+        base = dict(teacher=self, record_epochs=(), switch_epoch=None)
+        base.update(changes)
+        return dataclasses.replace(self, **base)
+
+    def kd_weight(self, epoch: int) -> float:
+        """ξ in effect during epoch ``epoch`` (0-based): ``teacher_weight`` where distillation is on, else 0."""
+        if self.teacher is None:
+            return 0.0
+        if self.switch_epoch is None:
+            return self.teacher_weight
+        after = epoch >= self.switch_epoch
+        on = after if self.switch_direction == "onehot_to_kd" else not after
+        return self.teacher_weight if on else 0.0
+
+    def describe(self) -> str:
+        """A one-line summary for progress bars and tables."""
+        role = "one-hot" if self.teacher is None else (
+            f"KD ξ={self.teacher_weight:g} τ={self.temperature:g}"
+            + (f" switch {self.switch_direction}@{self.switch_epoch}" if self.switch_epoch else ""))
+        noise = f" noise={self.label_noise:g}" if self.label_noise else ""
+        return f"{self.dataset}{noise} {self.model} {role} {self.epochs}ep"
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,323 @@
+"""Training a :class:`~theory.nets.config.TrainConfig` into the run store, resumably and deterministically.
+
+``train(config, run_dir)`` returns the stored :class:`~theory.nets.store.Run`: trained now, resumed from its last
+checkpoint, or reused as it is when already complete. A student's teacher is trained (or reused) first.
+
+Determinism (so that a resumed run ends bit-identical to an uninterrupted one on the same machine and
+software): the initialisation key is ``fold_in(key(seed), 0)``; the data order of epoch e is the permutation
+drawn from ``fold_in(fold_in(key(seed), 1), e)``; augmentation at global step k uses
+``fold_in(fold_in(key(seed), 2), k)``. Checkpoints hold the whole optimiser state (step count included), so
+nothing depends on how many processes the run took. One epoch is ⌊n / batch⌋ jitted optimiser steps on
+minibatches (the last incomplete batch is dropped; batch = min(batch_size, n)).
+
+Distillation targets: without augmentation the teacher's logits on the training set (recorded at its final
+epoch, eval mode) are looked up per minibatch; with augmentation the teacher is evaluated on each augmented
+minibatch. JAX's default device is used (a GPU when JAX sees one).
+"""
+from __future__ import annotations
+
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from theory import metrics as theory_metrics
+
+from .config import TrainConfig
+from .data import NetData, load_data
+from .losses import mixed_loss
+from .models import make_model
+from .optim import make_optimizer
+from .store import DEFAULT_RUN_DIR, Run
+
+__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits"]
+
+_EVAL_BATCH = 1024
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_data(dataset, data_dir, n_train, n_test, data_seed, data_options, label_noise, noise_seed):
+    data = load_data(dataset, data_dir=data_dir, seed=data_seed, n_train=n_train, n_test=n_test,
+                     label_noise=label_noise, noise_seed=noise_seed, options=data_options)
+    for array in (data.x_train, data.y_train, data.x_test, data.y_test, data.y_train_clean):
+        array.setflags(write=False)
+    return data
+
+
+def data_for(config: TrainConfig) -> NetData:
+    """The (cached, read-only) :class:`NetData` a config trains on."""
+    return _cached_data(config.dataset, config.data_dir, config.n_train, config.n_test, config.data_seed,
+                        config.data_options, config.label_noise, config.noise_seed)
+
+
+def model_for(config: TrainConfig, data: NetData):
+    """The flax module of a config (:func:`theory.nets.models.make_model`)."""
+    return make_model(config.model, data.input_shape, data.num_classes, width=config.width, depth=config.depth)
+
+
+def initial_variables(config: TrainConfig, data: NetData | None = None) -> dict:
+    """``{"params", "batch_stats"}`` at initialisation (key ``fold_in(key(seed), 0)``); deterministic."""
+    data = data_for(config) if data is None else data
+    model = model_for(config, data)
+    key = jax.random.fold_in(jax.random.key(config.seed), 0)
+    variables = model.init({"params": key}, jnp.asarray(data.x_train[:1]), train=False)
+    return {"params": variables["params"], "batch_stats": variables.get("batch_stats", {})}
+
+
+def _template(config: TrainConfig, data: NetData, steps_per_epoch: int) -> dict:
+    variables = initial_variables(config, data)
+    optimizer, _ = make_optimizer(config, steps_per_epoch)
+    return {**variables, "opt_state": optimizer.init(variables["params"])}
+
+
+def final_variables(run: Run) -> dict:
+    """``{"params", "batch_stats"}`` of a complete run, from its last checkpoint."""
+    if not run.complete:
+        raise ValueError(f"run {run.hash} is not complete; train it first.")
+    data = data_for(run.config)
+    epoch, state = run.load_checkpoint(_template(run.config, data, _steps_per_epoch(run.config, data)))
+    return {"params": state["params"], "batch_stats": state["batch_stats"]}
+
+
+def _steps_per_epoch(config: TrainConfig, data: NetData) -> int:
+    return max(1, data.n_train // min(config.batch_size, data.n_train))
+
+
+@functools.lru_cache(maxsize=16)
+def _logits_fn(model):
+    return jax.jit(lambda variables, x: model.apply(variables, x, train=False))
+
+
+def predict_logits(model, variables, x, batch_size: int = _EVAL_BATCH) -> np.ndarray:
+    """Eval-mode logits ``(n, C)`` float32 of ``x (n, *input_shape)``, in padded batches of one compiled shape."""
+    apply = _logits_fn(model)
+    n = x.shape[0]
+    size = min(batch_size, n)
+    out = []
+    for start in range(0, n, size):
+        block = x[start:start + size]
+        missing = size - block.shape[0]
+        if missing:
+            block = np.concatenate([block, np.zeros((missing, *block.shape[1:]), block.dtype)])
+        out.append(np.asarray(apply(variables, jnp.asarray(block)))[: size - missing])
+    return np.concatenate(out)
+
+
+def _augment(key, x):
+    """Random crop (zero padding of 4 pixels) and horizontal flip of images ``x (b, H, W, C)``."""
+    b, h, w, c = x.shape
+    key_y, key_x, key_flip = jax.random.split(key, 3)
+    padded = jnp.pad(x, ((0, 0), (4, 4), (4, 4), (0, 0)))
+    rows = jax.random.randint(key_y, (b,), 0, 9)
+    cols = jax.random.randint(key_x, (b,), 0, 9)
+    crops = jax.vmap(lambda image, i, j: jax.lax.dynamic_slice(image, (i, j, 0), (h, w, c)))(padded, rows, cols)
+    flip = jax.random.bernoulli(key_flip, 0.5, (b,))
+    return jnp.where(flip[:, None, None, None], crops[:, :, ::-1, :], crops)
+
+
+def _structure(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model) -> tuple:
+    """What the compiled training step depends on. Seed, temperature and ξ are arguments, so runs that differ
+    only in them (a teacher and its control, students at several τ, switched students) share one compilation."""
+    return (model, config.optimizer, config.learning_rate, config.momentum, config.nesterov, config.weight_decay,
+            config.schedule, config.warmup_epochs, config.step_epochs, config.step_factor, config.epochs,
+            config.loss, config.temperature_squared, config.augment, config.teacher is not None, teacher_model,
+            n, batch, steps)
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(structure: tuple, config: TrainConfig):
+    """``(order_fn, step_fn)`` jitted for a structure, cached on it (``config`` only supplies the same fields)."""
+    if structure not in _COMPILED:
+        if len(_COMPILED) >= 16:
+            _COMPILED.pop(next(iter(_COMPILED)))  # forget the oldest
+        _COMPILED[structure] = _build_step(structure, config)
+    return _COMPILED[structure]
+
+
+def _build_step(structure: tuple, config: TrainConfig):
+    model, *_, distils, teacher_model, n, batch, steps = structure
+    optimizer, _ = make_optimizer(config, steps)
+
+    def loss_fn(params, batch_stats, x, y, teacher_logits, weight, temperature):
+        logits, updates = model.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
+                                      mutable=["batch_stats"])
+        loss = mixed_loss(logits, y, teacher_logits, weight, loss=config.loss, temperature=temperature,
+                          temperature_squared=config.temperature_squared)
+        return loss, updates.get("batch_stats", {})
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    @jax.jit
+    def order_fn(order_key, epoch):
+        return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+
+    @functools.partial(jax.jit, donate_argnums=0)
+    def step_fn(state, x_all, y_all, teacher_all, teacher_variables, index, step_key, step, weight, temperature):
+        x, y = x_all[index], y_all[index]
+        if config.augment:
+            x = _augment(jax.random.fold_in(step_key, step), x)
+        teacher_logits = None
+        if distils:
+            teacher_logits = (teacher_model.apply(teacher_variables, x, train=False) if config.augment
+                              else teacher_all[index])
+        (loss, batch_stats), grads = grad_fn(state["params"], state["batch_stats"], x, y, teacher_logits, weight,
+                                             temperature)
+        updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+        params = optax.apply_updates(state["params"], updates)
+        return {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}, loss
+
+    return order_fn, step_fn
+
+
+def _epoch_fn(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model):
+    """``(state, x, y, teacher_logits, teacher_variables, epoch, ξ) -> (state, mean loss)`` for one epoch.
+
+    One jitted optimiser step per minibatch, called from a Python loop. (A ``lax.scan`` over the steps compiles
+    to one program, but XLA's CPU backend runs convolutions inside loops about 15× slower than outside them;
+    dispatching jitted steps costs ~0.1 ms each and runs asynchronously on a GPU.)
+    """
+    order_fn, step_fn = _compiled(_structure(config, model, n, batch, steps, teacher_model), config)
+    root = jax.random.key(config.seed)
+    order_key, step_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
+    temperature = jnp.asarray(config.temperature, jnp.float32)
+
+    def epoch_fn(state, x_all, y_all, teacher_all, teacher_variables, epoch, weight):
+        order = order_fn(order_key, jnp.asarray(epoch, jnp.int32))
+        weight = jnp.asarray(weight, jnp.float32)
+        losses = []
+        for i in range(steps):
+            state, loss = step_fn(state, x_all, y_all, teacher_all, teacher_variables, order[i], step_key,
+                                  jnp.asarray(epoch * steps + i, jnp.int32), weight, temperature)
+            losses.append(loss)
+        return state, jnp.mean(jnp.stack(losses))
+
+    return epoch_fn
+
+
+def _epoch_metrics(epoch, logits_train, logits_test, data, extra) -> dict:
+    p_train = theory_metrics.softmax(logits_train)
+    p_test = theory_metrics.softmax(logits_test)
+    row = {"epoch": epoch}
+    row.update(extra)
+    row.update(train_accuracy=theory_metrics.accuracy(p_train, data.y_train),
+               train_accuracy_clean=theory_metrics.accuracy(p_train, data.y_train_clean),
+               test_accuracy=theory_metrics.accuracy(p_test, data.y_test),
+               test_nll=theory_metrics.nll(p_test, data.y_test))
+    return row
+
+
+def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True,
+          stop_after: int | None = None) -> Run:
+    """Trains ``config`` into ``<run_dir>/<config.hash()>/`` and returns the :class:`Run`.
+
+    A complete run is returned as it is; an incomplete one resumes from its last checkpoint (truncating metrics
+    and logits written after it); a student's teacher is trained or reused first.
+
+    Example:
+      >>> import tempfile
+      >>> config = TrainConfig(dataset="digits", model="mlp", width=32, epochs=3, learning_rate=0.1)
+      >>> run = train(config, tempfile.mkdtemp(), progress=False)
+      >>> run.complete, run.metrics()[-1]["test_accuracy"] > 0.8
+      (True, True)
+
+    Args:
+      config: the run's configuration.
+      run_dir: the store directory (runs live in its sub-directories named by hash).
+      progress: show a tqdm bar (epoch, loss, train and test accuracy).
+      stop_after: stop once this many epochs are done (checkpointed), leaving the run incomplete; used to
+        simulate a killed run in tests. None trains to the end.
+
+    Returns:
+      the :class:`Run` (``run.complete`` unless ``stop_after`` stopped it).
+
+    Raises:
+      ValueError: for a model that cannot take the data, augmentation on non-image data, non-finite training
+        loss (the message names the epoch and suggests a lower learning rate).
+    """
+    run = Run(run_dir, config)
+    if run.complete:
+        return run
+    teacher_run = train(config.teacher, run_dir, progress=progress) if config.teacher is not None else None
+    data = data_for(config)
+    model = model_for(config, data)
+    if config.augment and len(data.input_shape) != 3:
+        raise ValueError(f"augment=True needs image inputs (H, W, C); {config.dataset!r} has {data.input_shape}.")
+    batch = min(config.batch_size, data.n_train)
+    steps = _steps_per_epoch(config, data)
+    _, schedule = make_optimizer(config, steps)
+    template = _template(config, data, steps)
+
+    teacher_model, teacher_variables, teacher_logits = None, None, None
+    if teacher_run is not None:
+        if config.augment:
+            teacher_model = model_for(config.teacher, data)
+            teacher_variables = final_variables(teacher_run)
+        else:
+            teacher_logits = jnp.asarray(teacher_run.logits_at(None, "train"))
+    epoch_fn = _epoch_fn(config, model, data.n_train, batch, steps, teacher_model)
+
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.write_config()
+    restored = run.load_checkpoint(template)
+    start, state = (0, template) if restored is None else restored
+    rows = [row for row in run.metrics() if row["epoch"] <= start]
+    stored = run.logits()
+    recorded = {int(e): (stored["train"][i], stored["test"][i])
+                for i, e in enumerate(stored.get("epochs", [])) if e <= start}
+    x_train, x_test = data.x_train, data.x_test
+    x_device = jnp.asarray(x_train)
+    y_device = jnp.asarray(data.one_hot_train(), dtype=jnp.float32)
+
+    def evaluate(state):
+        variables = {"params": state["params"], "batch_stats": state["batch_stats"]}
+        return predict_logits(model, variables, x_train), predict_logits(model, variables, x_test)
+
+    if stop_after is not None and start >= stop_after:
+        return run
+    if start == 0 and 0 not in recorded:
+        recorded[0] = evaluate(state)
+        run.write_logits(recorded)
+    began = time.perf_counter()
+    bar = tqdm(total=config.epochs, initial=start, disable=not progress, leave=False,
+               desc=config.describe()[:48], unit="epoch")
+    try:
+        for epoch in range(start, config.epochs):
+            tick = time.perf_counter()
+            weight = config.kd_weight(epoch)
+            state, loss = epoch_fn(state, x_device, y_device, teacher_logits, teacher_variables, epoch, weight)
+            loss = float(loss)
+            if not np.isfinite(loss):
+                raise ValueError(f"training loss became {loss} in epoch {epoch + 1} of run {run.hash} "
+                                 f"({config.describe()}); lower learning_rate (now {config.learning_rate}).")
+            logits_train, logits_test = evaluate(state)
+            done = epoch + 1
+            row = _epoch_metrics(done, logits_train, logits_test, data, {
+                "train_loss": loss, "kd_weight": weight, "learning_rate": float(schedule(done * steps - 1)),
+                "seconds": time.perf_counter() - tick})
+            rows.append(row)
+            if done in config.record_epochs:
+                recorded[done] = (logits_train, logits_test)
+                run.write_logits(recorded)
+            run.write_metrics(rows)
+            if done % config.checkpoint_every == 0 or done == config.epochs or done == stop_after:
+                run.save_checkpoint(done, state)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.3f}", train=f"{row['train_accuracy']:.3f}",
+                            test=f"{row['test_accuracy']:.3f}")
+            if stop_after is not None and done >= stop_after and done < config.epochs:
+                return run
+    finally:
+        bar.close()
+    final = rows[-1]
+    run.write_summary({"hash": run.hash, "epochs": config.epochs, "final": final,
+                       "best_test_accuracy": max(r["test_accuracy"] for r in rows),
+                       "seconds_last_session": time.perf_counter() - began,
+                       "seconds_total": sum(r["seconds"] for r in rows),
+                       "device": str(jax.devices()[0].platform)})
+    return run
