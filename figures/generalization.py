@@ -189,7 +189,7 @@ def claims(data: dict) -> list:
             statement="where the student generalises better it also exaggerates more",
             measured=coincide,
             criterion="mean slope higher where the student wins",
-            verdict="reproduced" if wins.any() and (~wins).any() and slope[wins].mean() > slope[~wins].mean()
-            else "not reproduced",
+            verdict="not run" if not (wins.any() and (~wins).any())  # nothing to compare
+            else ("reproduced" if slope[wins].mean() > slope[~wins].mean() else "not reproduced"),
         ),
     ]
