@@ -15,6 +15,10 @@ teacher. Two independently trained networks disagree at random, and least square
 distillation does from seed noise.
 
 Runs come from the run store (``run_dir``) and are reused by the other network figures and the sweep.
+
+Beside the networks, the kernel prediction (the Classification issue's model, ``theory.regimes``): an RBF kernel
+teacher and its self-distilled kernel student trained by cross-entropy GD for ``kernel_steps`` steps each at the
+same τ and label noise; its binned means are plotted against *its own* teacher's φ (black triangles).
 """
 from __future__ import annotations
 
@@ -57,12 +61,16 @@ class Config:
     scatter_points: int = 1500
     run_dir: str = "results/runs"
     progress: bool = True
+    # the kernel prediction beside the networks (theory.regimes): an RBF kernel teacher and student trained by
+    # cross-entropy GD for the same number of steps, at each temperature and the same label noise
+    kernel_n_train: int = 1000
+    kernel_steps: int = 400
 
     @classmethod
     def quick(cls, **overrides) -> "Config":
         """Small MLP on digits, a few epochs, one seed (seconds)."""
         return replace(cls(dataset="digits", model="mlp", width=64, depth=1, teacher_epochs=10, student_epochs=10,
-                           repeats=1, bins=10), **overrides)
+                           repeats=1, bins=10, kernel_n_train=200, kernel_steps=100), **overrides)
 
 
 # --------------------------------------------------------------------------------------------- compute
@@ -101,7 +109,29 @@ def compute(config: Config = Config()) -> dict:
                            for key in ("slope", "control_slope", "frac_low_below", "frac_high_above")}
                    for split in ("train", "test")}
         results.append(dict(temperature=temperature, per_seed=per_seed, summary=summary))
-    return dict(config=asdict(config), seeds=seeds, temperatures=results)
+    return dict(config=asdict(config), seeds=seeds, temperatures=results, kernel=_kernel_prediction(config))
+
+
+def _kernel_prediction(config: Config) -> list:
+    """Binned φ of an RBF kernel student against its kernel teacher (cross-entropy GD, t̃ = T), per temperature."""
+    from theory import exaggeration, softmax
+    from theory.regimes import kernel_task, regime_map
+
+    task = kernel_task(config.dataset, n_train=config.kernel_n_train, seed=config.seed)
+    result = regime_map(task, teacher_steps=[config.kernel_steps], student_steps=[config.kernel_steps],
+                        temperatures=list(config.temperatures), noise_rates=[config.label_noise],
+                        noise_seed=config.seed, bins=config.bins, bottom=(10, min(40, task.data.n_train)),
+                        keep_logits=True)
+    entries = []
+    for s, temperature in enumerate(config.temperatures):
+        entry = dict(temperature=temperature, steps=config.kernel_steps, n_train=task.data.n_train)
+        for split in ("train", "test"):
+            fit = exaggeration(softmax(result.logits[f"teacher_{split}"][0, 0]),
+                               softmax(result.logits[f"student_{split}"][0, 0, s, 0]), bins=config.bins)
+            entry[split] = dict(slope=fit.slope, intercept=fit.intercept, bin_teacher=fit.bin_teacher,
+                                bin_student=fit.bin_student)
+        entries.append(entry)
+    return entries
 
 
 # --------------------------------------------------------------------------------------------- plot
@@ -129,6 +159,10 @@ def plot(data: dict):
             grid = np.array([np.min(part["bin_teacher"]), np.max(part["bin_teacher"])])
             ax.plot(grid, part["slope"] * grid + part["intercept"], color=colours["student"], lw=0.8)
             ax.plot(grid, grid, color="k", lw=0.7, ls=":", label="y = x")
+            kernel = next((k for k in data.get("kernel", []) if k["temperature"] == result["temperature"]), None)
+            if kernel is not None:
+                ax.plot(kernel[split]["bin_teacher"], kernel[split]["bin_student"], "^-", ms=3, lw=0.8,
+                        color=colours["theory"], label=f"RBF kernel model, binned (slope {kernel[split]['slope']:.2f})")
             summary = result["summary"][split]
             ax.set(xlabel="φ(p_teacher)  (teacher's top-1 class)", ylabel="φ(p_model)",
                    title=f"τ = {result['temperature']:g}, {split}: slope {summary['slope']:.3f} "
@@ -160,6 +194,16 @@ def claims(data: dict) -> list:
                 verdict="reproduced" if np.mean(slopes) > 1 else "not reproduced"))
         students = [s["test"]["slope"] for s in per_seed]
         controls = [s["test"]["control_slope"] for s in per_seed]
+        kernel = next((k for k in data.get("kernel", []) if k["temperature"] == entry["temperature"]), None)
+        if kernel is not None:
+            result.append(dict(
+                claim="kernel vs network", setting=setting + f", RBF kernel n={kernel['n_train']}, T = t̃ = "
+                f"{kernel['steps']} GD steps, test",
+                statement="the kernel model's slope is on the same side of 1 as the networks'",
+                measured=f"kernel {kernel['test']['slope']:.3f}, networks {np.mean([s['test']['slope'] for s in per_seed]):.3f}",
+                criterion="both > 1 or both <= 1",
+                verdict="reproduced" if (kernel["test"]["slope"] > 1) == (np.mean([s["test"]["slope"] for s in per_seed]) > 1)
+                else "not reproduced"))
         result.append(dict(
             claim=f"C1 vs ctl τ={entry['temperature']:g}", setting=setting + ", test",
             statement="the student's slope exceeds that of an independently trained one-hot network (seed noise)",
