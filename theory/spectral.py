@@ -106,8 +106,8 @@ class Spectrum:
 
         Args:
             features: ``(n, p)`` real features of the n training points.
-            psd_rtol: unused except to record the tolerance (squared singular values are never negative);
-                eigenvalues below ``psd_rtol·λ_max`` are *not* zeroed, only reported via ``rank``.
+            psd_rtol: recorded as ``clip_tolerance`` only: squared singular values are never negative, so
+                nothing is clipped (tiny eigenvalues are kept; ``rank`` counts those above ``n·eps·λ_max``).
 
         Returns:
             A :class:`Spectrum` with eigenvalues ``(n,)`` and eigenvectors ``(n, n)``.
