@@ -221,3 +221,41 @@ def test_unstable_learning_rate_and_bad_eigenvalues_refused():
         th.mix(0.5, "teacher")
     with pytest.raises(TypeError):
         th.gd(0.1, 2) * 3
+
+
+# ---------------------------------------------------------------------------------------------------
+# filters are values: equality, hashing, a repr that evaluates back
+
+
+def _evaluate(text):
+    return eval(text, {"range": range, **vars(th)})  # noqa: S307 -- our own repr, in a test
+
+
+@given(rate=st.floats(1e-6, 10.0), steps=st.lists(st.integers(0, 10**6), min_size=1, max_size=5),
+       time=st.floats(0.0, 1e6), strength=st.floats(1e-9, 1e9), weight=st.floats(-3.0, 3.0))
+def test_repr_evaluates_back_to_an_equal_filter(rate, steps, time, strength, weight):
+    steps = steps[0] if len(steps) == 1 else np.array(steps)
+    filters = [th.gd(rate, steps), th.flow(time), th.ridge(strength), th.interpolate(), th.interpolate(1e-3),
+               th.mix(weight, th.gd(rate, steps)), th.late_switch(rate, steps, 7, th.flow(time)),
+               th.gd(rate, steps) * th.ridge(strength) * th.flow(time)]
+    for f in filters:
+        again = _evaluate(repr(f))
+        assert again == f and hash(again) == hash(f)
+        eigenvalues = np.array([0.0, 1e-3, 0.05]) / rate
+        np.testing.assert_array_equal(again(eigenvalues), f(eigenvalues))
+
+
+def test_filters_are_frozen_values():
+    import dataclasses
+
+    teacher = th.gd(0.1, 10)
+    assert teacher == th.gd(learning_rate=0.1, steps=10) and teacher != th.gd(0.1, 11)
+    assert teacher != th.flow(1.0) and len({teacher, th.gd(0.1, 10), th.flow(1.0)}) == 2
+    assert th.gd(0.1, np.arange(0, 100, 10)) == th.gd(0.1, range(0, 100, 10))
+    assert repr(th.gd(0.1, np.arange(0, 100, 10))) == "gd(learning_rate=0.1, steps=range(0, 100, 10))"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        teacher.steps = 5
+    assert dataclasses.replace(teacher, steps=20) == th.gd(0.1, 20)
+    with pytest.raises(ValueError, match="steps"):
+        dataclasses.replace(teacher, steps=-1)
+    assert (th.gd(0.1, 10) * th.flow(2.0)) * th.ridge(1.0) == th.gd(0.1, 10) * (th.flow(2.0) * th.ridge(1.0))

@@ -117,12 +117,12 @@ def test_vector_and_matrix_targets_agree(rng):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(y=np.ones(7)), "`y` must have shape"),
+        (dict(y=np.ones(7)), "y must have shape"),
         (dict(y=np.full(10, np.nan)), "NaN"),
         (dict(k_train_test=np.ones((9, 3))), "k_train_test"),
         (dict(f_train_0=np.ones(9)), "f_train_0"),
         (dict(k_train_test=np.ones((10, 3)), f_test_0=np.ones(4)), "f_test_0"),
-        (dict(f_test_0=np.ones(3)), "without `k_train_test`"),
+        (dict(f_test_0=np.ones(3)), "without k_train_test"),
     ],
 )
 def test_shape_mismatches_refused(kwargs, message):

@@ -186,8 +186,10 @@ def as_array(value, name: str, *, ndim: int | Sequence[int] | None = None, shape
     suffix = f" ({what})" if what else ""
     if shape is not None:
         shape = tuple(shape)
-        if array.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, array.shape)):
-            wanted = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        wanted = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        if array.ndim != len(shape):
+            raise ValueError(f"{name} must be {len(shape)}-D with shape {wanted}{suffix}, got shape {array.shape}.")
+        if any(s is not None and s != a for s, a in zip(shape, array.shape)):
             raise ValueError(f"{name} must have shape {wanted}{suffix}, got shape {array.shape}.")
     elif ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._checks import check_integer, check_positive
 import scipy.optimize
 
 from .filters import Filter, compose, mix, ridge
@@ -25,7 +27,7 @@ __all__ = ["Chain", "chain", "MobahiRounds", "mobahi_rounds"]
 
 @dataclass(frozen=True, repr=False)
 class Chain:
-    """Result of :func:`chain`.
+    """Result of :func:chain.
 
     Attributes:
         predictions: one :class:`~theory.predict.Prediction` per round (round 0 is the teacher).
@@ -76,7 +78,7 @@ def chain(
         >>> spectrum = th.Spectrum.from_features(x)
         >>> rounds = th.chain(spectrum, x[:, 0], [th.gd(0.01, 50)] * 3)
         >>> rounds.filters[2]
-        gd(lr=0.01, steps=50) * gd(lr=0.01, steps=50) * gd(lr=0.01, steps=50)
+        gd(learning_rate=0.01, steps=50) * gd(learning_rate=0.01, steps=50) * gd(learning_rate=0.01, steps=50)
 
     Args:
         spectrum: :class:`~theory.spectral.Spectrum` of ``k_train_train (n, n)``.
@@ -87,11 +89,11 @@ def chain(
         f_train_0, f_test_0: optional common initial outputs.
 
     Returns:
-        :class:`Chain`.
+        :class:Chain.
     """
     filters = list(filters)
     if not filters:
-        raise ValueError("`filters` must hold at least one filter (the teacher).")
+        raise ValueError("filters must hold at least one filter (the teacher).")
     for j, f in enumerate(filters):
         if not isinstance(f, Filter) or not f.trains:
             raise TypeError(f"`filters[{j}]` must be a trained-model filter (th.gd, th.flow, th.ridge, …), got {f!r}.")
@@ -100,11 +102,11 @@ def chain(
     ) == 0 else np.asarray(teacher_weights, dtype=np.float64)
     if weights.shape != (len(filters) - 1,):
         raise ValueError(
-            f"`teacher_weights` must be a number or a sequence of len(filters) - 1 = {len(filters) - 1} values, "
+            f"teacher_weights must be a number or a sequence of len(filters) - 1 = {len(filters) - 1} values, "
             f"got shape {weights.shape}."
         )
     if not np.all(np.isfinite(weights)):
-        raise ValueError("`teacher_weights` must be finite.")
+        raise ValueError("teacher_weights must be finite.")
 
     labels = np.asarray(y, dtype=np.float64)
     options = dict(k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0)
@@ -120,7 +122,7 @@ def chain(
 
 @dataclass(frozen=True, repr=False)
 class MobahiRounds:
-    """Result of :func:`mobahi_rounds`.
+    """Result of :func:mobahi_rounds.
 
     Attributes:
         strengths: ``(r,)`` ridge strength c_j used in round j (``inf`` once the solution has collapsed).
@@ -196,26 +198,24 @@ def mobahi_rounds(spectrum: Spectrum, y, rounds: int, *, strength=None, epsilon=
         k_train_test: optional ``(n, m)`` for test predictions.
 
     Returns:
-        :class:`MobahiRounds`.
+        :class:MobahiRounds.
 
     Raises:
         ValueError: both or neither of ``strength``/``epsilon``; ε ≤ 0; ε not above the residual that the
             kernel's null space forces (no strength reaches it); rounds < 1.
     """
-    if int(rounds) != rounds or rounds < 1:
-        raise ValueError(f"`rounds` must be a positive integer, got {rounds!r}.")
-    rounds = int(rounds)
+    rounds = check_integer(rounds, "rounds", minimum=1)
     if (strength is None) == (epsilon is None):
-        raise ValueError("pass exactly one of `strength` (fixed ridge strengths) or `epsilon` (constrained form).")
+        raise ValueError("pass exactly one of strength (fixed ridge strengths) or epsilon (constrained form).")
     if strength is not None:
         strengths = np.broadcast_to(np.asarray(strength, dtype=np.float64), (rounds,)).copy() if np.ndim(
             strength
         ) == 0 else np.asarray(strength, dtype=np.float64)
         if strengths.shape != (rounds,):
-            raise ValueError(f"`strength` must be a number or {rounds} values, got shape {strengths.shape}.")
+            raise ValueError(f"strength must be a number or {rounds} values, got shape {strengths.shape}.")
         ridge(strengths)  # validates: finite and > 0
-    elif not np.isfinite(epsilon) or epsilon <= 0:
-        raise ValueError(f"`epsilon` must be a positive number, got {epsilon!r}.")
+    else:
+        epsilon = check_positive(epsilon, "epsilon")
 
     eigenvalues = spectrum.eigenvalues
     targets = np.asarray(y, dtype=np.float64)
@@ -233,7 +233,7 @@ def mobahi_rounds(spectrum: Spectrum, y, rounds: int, *, strength=None, epsilon=
             forced = float(energy[eigenvalues <= 0].sum())
             if forced >= epsilon:
                 raise ValueError(
-                    f"`epsilon` = {epsilon:.4g} is not above the residual {forced:.4g} that the kernel's null space "
+                    f"epsilon = {epsilon:.4g} is not above the residual {forced:.4g} that the kernel's null space "
                     "forces on every ridge solution; choose a larger epsilon."
                 )
             c = _solve_strength(eigenvalues, energy, float(epsilon))

@@ -29,13 +29,18 @@ Example:
     >>> teacher = th.gd(learning_rate=0.1, steps=100)
     >>> student = th.gd(learning_rate=0.1, steps=100) * teacher
     >>> student
-    gd(lr=0.1, steps=100) * gd(lr=0.1, steps=100)
+    gd(learning_rate=0.1, steps=100) * gd(learning_rate=0.1, steps=100)
     >>> bool(np.allclose(student(np.array([1.0, 0.01])), teacher(np.array([1.0, 0.01])) ** 2))
     True
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
+
+from ._checks import as_array, check_nonnegative, check_positive, check_real
 
 __all__ = [
     "Filter",
@@ -53,15 +58,10 @@ _EPS = np.finfo(np.float64).eps
 
 def _as_eigenvalues(eigenvalues) -> np.ndarray:
     """Validate eigenvalues ``(n,)`` (or take them from a Spectrum)."""
-    eigenvalues = getattr(eigenvalues, "eigenvalues", eigenvalues)
-    eigenvalues = np.asarray(eigenvalues, dtype=np.float64)
-    if eigenvalues.ndim != 1:
-        raise ValueError(f"`eigenvalues` must be 1-D (n,), got shape {eigenvalues.shape}.")
-    if not np.all(np.isfinite(eigenvalues)):
-        raise ValueError("`eigenvalues` contains NaN or infinite entries.")
+    eigenvalues = as_array(getattr(eigenvalues, "eigenvalues", eigenvalues), "eigenvalues", ndim=1)
     if np.any(eigenvalues < 0):
         raise ValueError(
-            f"`eigenvalues` must be >= 0 (a PSD kernel), got minimum {eigenvalues.min():.3g}; build them "
+            f"eigenvalues must be >= 0 (a PSD kernel), got minimum {eigenvalues.min():.3g}; build them "
             "with theory.Spectrum, which clips round-off negatives."
         )
     return eigenvalues
@@ -69,26 +69,47 @@ def _as_eigenvalues(eigenvalues) -> np.ndarray:
 
 def _parameter(value, name: str, *, integer: bool = False, positive: bool = False) -> np.ndarray:
     """Validate a (possibly array-valued) filter parameter; returns a float64 array of shape S."""
-    array = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{name}` must be finite, got {value!r}.")
+    array = as_array(value, name)
     if positive and np.any(array <= 0):
-        raise ValueError(f"`{name}` must be > 0, got minimum {array.min():.4g}.")
+        raise ValueError(f"{name} must be > 0, got minimum {array.min():.4g}.")
     if np.any(array < 0):
-        raise ValueError(f"`{name}` must be >= 0 (no negative training time), got minimum {array.min():.4g}.")
+        raise ValueError(f"{name} must be >= 0 (no negative training time), got minimum {array.min():.4g}.")
     if integer and np.any(array != np.round(array)):
-        raise ValueError(f"`{name}` must be whole numbers of steps, got {value!r}.")
+        raise ValueError(f"{name} must be whole numbers of steps, got {value!r}.")
     return array
 
 
-def _format(array: np.ndarray) -> str:
+def _set(instance, name: str, value) -> None:
+    """Store a validated field on a frozen dataclass (in ``__post_init__``)."""
+    object.__setattr__(instance, name, value)
+
+
+def _literal(value) -> str:
+    """A Python literal that evaluates back to ``value`` (a float, an int, a range, a nested list or a filter).
+
+    Whole numbers print as integers; a 1-D arithmetic progression of whole numbers prints as ``range(...)``;
+    other floats use ``repr`` (the shortest string that round-trips exactly).
+    """
+    if isinstance(value, Filter):
+        return repr(value)
+    array = np.asarray(value, dtype=np.float64)
+    whole = bool(np.all(array == np.round(array))) and bool(np.all(np.abs(array) < 2**53))
     if array.ndim == 0:
-        value = float(array)
-        return str(int(value)) if value == int(value) and abs(value) < 1e15 else f"{value:.4g}"
-    flat = array.ravel()
-    if flat.size <= 4:
-        return "[" + ", ".join(_format(np.asarray(v)) for v in flat) + "]"
-    return f"[{_format(np.asarray(flat[0]))}, …, {_format(np.asarray(flat[-1]))}] {array.shape}"
+        return str(int(array)) if whole else repr(float(array))
+    if array.ndim == 1 and whole and array.size >= 3:
+        step = array[1] - array[0]
+        if step > 0 and np.all(np.diff(array) == step):
+            return f"range({int(array[0])}, {int(array[-1] + step)}, {int(step)})"
+    return "[" + ", ".join(_literal(item) for item in array) + "]"
+
+
+def _key(value):
+    """A hashable, exact key for a field value (arrays by shape and bytes)."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.tobytes())
+    if isinstance(value, tuple):
+        return tuple(_key(item) for item in value)
+    return value
 
 
 def _log_ratio_scale(fraction):
@@ -104,9 +125,31 @@ class Filter:
     filters that describe a trained model (g(0) = 0), ``_over_eigenvalue`` (g(λ)/λ, finite at λ = 0).
     """
 
-    #: True when the filter describes a model trained from its initialisation (g(0) = 0), so that test
-    #: predictions exist; False for target transforms such as :func:`mix`.
-    trains: bool = True
+    #: the factory that builds this filter (and that its repr calls).
+    _FACTORY = ""
+
+    @property
+    def trains(self) -> bool:
+        """True when the filter describes a model trained from its initialisation (g(0) = 0), so that test
+        predictions exist; False for target transforms such as :func:`mix`."""
+        return True
+
+    # value semantics: equal filters have equal parameters; hashable; a repr that evaluates back ----------
+    def _fields(self) -> tuple:
+        return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return _key(tuple(v for _, v in self._fields())) == _key(tuple(v for _, v in other._fields()))
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, _key(tuple(v for _, v in self._fields()))))
+
+    def __repr__(self) -> str:
+        arguments = ", ".join(f"{name}={_literal(value)}" for name, value in self._fields()
+                              if not (name == "rcond" and value is None))
+        return f"{self._FACTORY}({arguments})"
 
     @property
     def batch_shape(self) -> tuple:
@@ -182,10 +225,15 @@ class Filter:
         )
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class _GradientDescent(Filter):
-    def __init__(self, learning_rate, steps):
-        self.learning_rate = float(_parameter(learning_rate, "learning_rate", positive=True))
-        self.steps = _parameter(steps, "steps", integer=True)
+    _FACTORY = "gd"
+    learning_rate: float
+    steps: np.ndarray
+
+    def __post_init__(self):
+        _set(self, "learning_rate", float(check_positive(self.learning_rate, "learning_rate")))
+        _set(self, "steps", _parameter(self.steps, "steps", integer=True))
 
     @property
     def batch_shape(self):
@@ -195,9 +243,9 @@ class _GradientDescent(Filter):
         scaled = self.learning_rate * eigenvalues
         if scaled.size and scaled.max() >= 2.0:
             raise ValueError(
-                f"gradient descent is unstable: learning_rate * lambda_max = {scaled.max():.4g} >= 2. Use "
-                f"learning_rate < 2 / lambda_max = {2.0 / eigenvalues.max():.4g} (<= {1.0 / eigenvalues.max():.4g} "
-                "for monotone progress)."
+                f"learning_rate must be < 2 / lambda_max = {2.0 / eigenvalues.max():.4g} (<= "
+                f"{1.0 / eigenvalues.max():.4g} for monotone progress), got {self.learning_rate:g}: gradient "
+                f"descent is unstable at learning_rate * lambda_max = {scaled.max():.4g} >= 2."
             )
         return scaled
 
@@ -226,13 +274,14 @@ class _GradientDescent(Filter):
         steps = np.broadcast_to(self.steps[..., None], factors.shape)
         return self.learning_rate * np.where(scaled == 0.0, steps, factors / safe)
 
-    def __repr__(self):
-        return f"gd(lr={self.learning_rate:g}, steps={_format(self.steps)})"
 
-
+@dataclass(frozen=True, eq=False, repr=False)
 class _GradientFlow(Filter):
-    def __init__(self, time):
-        self.time = _parameter(time, "time")
+    _FACTORY = "flow"
+    time: np.ndarray
+
+    def __post_init__(self):
+        _set(self, "time", _parameter(self.time, "time"))
 
     @property
     def batch_shape(self):
@@ -250,13 +299,14 @@ class _GradientFlow(Filter):
         time = np.broadcast_to(self.time[..., None], factors.shape)
         return np.where(eigenvalues == 0.0, time, factors / safe)
 
-    def __repr__(self):
-        return f"flow(time={_format(self.time)})"
 
-
+@dataclass(frozen=True, eq=False, repr=False)
 class _Ridge(Filter):
-    def __init__(self, strength):
-        self.strength = _parameter(strength, "strength", positive=True)
+    _FACTORY = "ridge"
+    strength: np.ndarray
+
+    def __post_init__(self):
+        _set(self, "strength", _parameter(self.strength, "strength", positive=True))
 
     @property
     def batch_shape(self):
@@ -272,13 +322,15 @@ class _Ridge(Filter):
     def _over_eigenvalue(self, eigenvalues):
         return 1.0 / (eigenvalues + self.strength[..., None])
 
-    def __repr__(self):
-        return f"ridge(strength={_format(self.strength)})"
 
-
+@dataclass(frozen=True, eq=False, repr=False)
 class _Interpolate(Filter):
-    def __init__(self, rcond=None):
-        self.rcond = None if rcond is None else float(_parameter(rcond, "rcond"))
+    _FACTORY = "interpolate"
+    rcond: float | None = None
+
+    def __post_init__(self):
+        if self.rcond is not None:
+            _set(self, "rcond", check_nonnegative(self.rcond, "rcond"))
 
     def _mask(self, eigenvalues):
         rcond = eigenvalues.size * _EPS if self.rcond is None else self.rcond
@@ -291,14 +343,17 @@ class _Interpolate(Filter):
         mask = self._mask(eigenvalues)
         return np.where(mask, 1.0 / np.where(mask, eigenvalues, 1.0), 0.0)
 
-    def __repr__(self):
-        return "interpolate()" if self.rcond is None else f"interpolate(rcond={self.rcond:g})"
 
-
+@dataclass(frozen=True, eq=False, repr=False)
 class _Product(Filter):
-    def __init__(self, factors):
-        self.filters = tuple(factors)
-        self.trains = any(f.trains for f in self.filters)
+    filters: tuple
+
+    def __post_init__(self):
+        _set(self, "filters", tuple(self.filters))
+
+    @property
+    def trains(self) -> bool:
+        return any(f.trains for f in self.filters)
 
     @property
     def batch_shape(self):
@@ -315,7 +370,7 @@ class _Product(Filter):
         head, *rest = self.filters
         if not rest:
             return head._complement(eigenvalues)
-        tail = _Product(rest)
+        tail = _Product(tuple(rest))
         return head._complement(eigenvalues) + head._factors(eigenvalues) * tail._complement(eigenvalues)
 
     def _over_eigenvalue(self, eigenvalues):
@@ -332,16 +387,20 @@ class _Product(Filter):
         return " * ".join(repr(f) for f in self.filters)
 
 
+@dataclass(frozen=True, eq=False, repr=False)
 class _Mix(Filter):
-    trains = False
+    _FACTORY = "mix"
+    teacher_weight: float
+    teacher: Filter
 
-    def __init__(self, teacher_weight, teacher):
-        weight = np.asarray(teacher_weight, dtype=np.float64)
-        if weight.ndim != 0 or not np.isfinite(weight):
-            raise ValueError(f"`teacher_weight` must be a finite real number, got {teacher_weight!r}.")
-        if not isinstance(teacher, Filter):
-            raise TypeError(f"`teacher` must be a theory filter, got {type(teacher).__name__}.")
-        self.teacher_weight, self.teacher = float(weight), teacher
+    def __post_init__(self):
+        _set(self, "teacher_weight", check_real(self.teacher_weight, "teacher_weight"))
+        if not isinstance(self.teacher, Filter):
+            raise TypeError(f"teacher must be a theory filter, got {type(self.teacher).__name__}.")
+
+    @property
+    def trains(self) -> bool:
+        return False
 
     @property
     def batch_shape(self):
@@ -353,28 +412,31 @@ class _Mix(Filter):
     def _complement(self, eigenvalues):
         return self.teacher_weight * self.teacher._complement(eigenvalues)
 
-    def __repr__(self):
-        return f"mix(teacher_weight={self.teacher_weight:g}, teacher={self.teacher!r})"
 
-
+@dataclass(frozen=True, eq=False, repr=False)
 class _LateSwitch(Filter):
-    def __init__(self, learning_rate, steps, switch_step, teacher):
-        if not isinstance(teacher, Filter) or not teacher.trains:
-            raise TypeError("`teacher` must be a trained-model filter such as th.gd(...), got " f"{teacher!r}.")
-        self.steps = _parameter(steps, "steps", integer=True)
-        self.switch_step = float(_parameter(switch_step, "switch_step", integer=True))
-        self.learning_rate = float(_parameter(learning_rate, "learning_rate", positive=True))
-        self.teacher = teacher
-        self._onehot = _GradientDescent(self.learning_rate, np.minimum(self.steps, self.switch_step))
-        self._after = _GradientDescent(self.learning_rate, np.maximum(self.steps - self.switch_step, 0.0))
+    _FACTORY = "late_switch"
+    learning_rate: float
+    steps: np.ndarray
+    switch_step: int
+    teacher: Filter
+
+    def __post_init__(self):
+        if not isinstance(self.teacher, Filter) or not self.teacher.trains:
+            raise TypeError(f"teacher must be a trained-model filter such as th.gd(...), got {self.teacher!r}.")
+        _set(self, "steps", _parameter(self.steps, "steps", integer=True))
+        _set(self, "switch_step", int(_parameter(self.switch_step, "switch_step", integer=True)))
+        _set(self, "learning_rate", float(check_positive(self.learning_rate, "learning_rate")))
 
     @property
     def batch_shape(self):
         return np.broadcast_shapes(self.steps.shape, self.teacher.batch_shape)
 
     def _parts(self, eigenvalues):
-        remaining = self._after._complement(eigenvalues)  # q = (1 − ηλ)^{t − s}
-        return remaining, self._onehot, self.teacher
+        onehot = _GradientDescent(self.learning_rate, np.minimum(self.steps, self.switch_step))
+        after = _GradientDescent(self.learning_rate, np.maximum(self.steps - self.switch_step, 0.0))
+        remaining = after._complement(eigenvalues)  # q = (1 − ηλ)^{t − s}
+        return remaining, onehot, self.teacher
 
     def _factors(self, eigenvalues):
         # F_t = F_te + (I − ηK)^{t−s}(F_s − F_te)  ⇒  g = (1 − q) g_T + q g_s
@@ -388,12 +450,6 @@ class _LateSwitch(Filter):
     def _over_eigenvalue(self, eigenvalues):
         q, onehot, teacher = self._parts(eigenvalues)
         return (1.0 - q) * teacher._over_eigenvalue(eigenvalues) + q * onehot._over_eigenvalue(eigenvalues)
-
-    def __repr__(self):
-        return (
-            f"late_switch(lr={self.learning_rate:g}, steps={_format(self.steps)}, "
-            f"switch_step={_format(np.asarray(self.switch_step))}, teacher={self.teacher!r})"
-        )
 
 
 def gd(learning_rate: float, steps) -> Filter:
@@ -478,4 +534,4 @@ def compose(*filters: Filter) -> Filter:
         flat.extend(f.filters if isinstance(f, _Product) else (f,))
     if not flat:
         raise ValueError("compose() needs at least one filter.")
-    return flat[0] if len(flat) == 1 else _Product(flat)
+    return flat[0] if len(flat) == 1 else _Product(tuple(flat))

@@ -11,13 +11,15 @@ from the filter's limit-safe ``over_eigenvalue`` (finite at λ = 0), never by di
 
 The cost after the (cached) eigendecomposition is two matrix products per call: one n × n by n × (T·C)
 for the trajectory on the training points and one m × n by n × (T·C) for the test points (K_*ᵀU is
-computed once per :func:`make_predictor`).
+computed once per :func:make_predictor).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._checks import as_array, as_matrix
 
 from .filters import Filter
 from .spectral import Spectrum
@@ -45,12 +47,11 @@ class Prediction:
 
 
 def _rows(array, rows: int, name: str, columns: tuple) -> np.ndarray:
-    array = np.asarray(array, dtype=np.float64)
+    """``array`` as finite float64 of shape ``(..., rows, *columns)``."""
+    array = as_array(array, name)
     if array.shape[-len(columns) - 1:] != (rows, *columns):
         expected = (rows, *columns)
-        raise ValueError(f"`{name}` must have shape {expected} (…, matching y), got {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{name}` contains NaN or infinite entries.")
+        raise ValueError(f"{name} must have shape {expected} (…, matching y), got {array.shape}.")
     return array
 
 
@@ -103,16 +104,15 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
         ValueError: shapes that do not match, non-finite inputs.
     """
     if not isinstance(spectrum, Spectrum):
-        raise TypeError(f"`spectrum` must be a theory.Spectrum, got {type(spectrum).__name__}.")
+        raise TypeError(f"spectrum must be a theory.Spectrum, got {type(spectrum).__name__}.")
     n = spectrum.n
-    targets = np.asarray(y, dtype=np.float64)
+    targets = as_array(y, "y", finite=False)
     vector = targets.ndim == 1
     if vector:
         targets = targets[:, None]
     if targets.ndim < 2 or targets.shape[-2] != n:
-        raise ValueError(f"`y` must have shape (n,) or (n, C) with n = {n}, got {np.shape(y)}.")
-    if not np.all(np.isfinite(targets)):
-        raise ValueError("`y` contains NaN or infinite entries.")
+        raise ValueError(f"y must have shape (n,) or (n, C) with n = {n}, got shape {np.shape(y)}.")
+    as_array(targets, "y")  # finite
     columns = targets.shape[-1]
     start = np.zeros((n, columns)) if f_train_0 is None else _rows(
         np.reshape(f_train_0, np.shape(f_train_0) + (1,)) if vector else f_train_0, n, "f_train_0", (columns,)
@@ -121,25 +121,21 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
 
     test_basis = test_start = None
     if k_train_test is not None:
-        cross = np.asarray(k_train_test, dtype=np.float64)
-        if cross.ndim != 2 or cross.shape[0] != n:
-            raise ValueError(f"`k_train_test` must have shape (n, m) with n = {n}, got {cross.shape}.")
-        if not np.all(np.isfinite(cross)):
-            raise ValueError("`k_train_test` contains NaN or infinite entries.")
+        cross = as_matrix(k_train_test, "k_train_test", shape=(n, None), what=f"n = {n} training points")
         test_basis = cross.T @ spectrum.eigenvectors  # K_*ᵀU: (m, n)
         m = cross.shape[1]
         test_start = np.zeros((m, columns)) if f_test_0 is None else _rows(
             np.reshape(f_test_0, np.shape(f_test_0) + (1,)) if vector else f_test_0, m, "f_test_0", (columns,)
         )
     elif f_test_0 is not None:
-        raise ValueError("`f_test_0` was given without `k_train_test`; pass the (n, m) train-test kernel too.")
+        raise ValueError("f_test_0 was given without k_train_test; pass the (n, m) train-test kernel too.")
 
     def finish(outputs):
         return outputs[..., 0] if vector else outputs
 
     def predict_fn(filter: Filter) -> Prediction:
         if not isinstance(filter, Filter):
-            raise TypeError(f"`filter` must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
+            raise TypeError(f"filter must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
         factors = filter(spectrum.eigenvalues)  # S + (n,)
         train = start + _apply(spectrum.eigenvectors, factors, coordinates)
         test = None
@@ -173,6 +169,6 @@ def predict(spectrum: Spectrum, y, filter: Filter, k_train_test=None, f_train_0=
         f_test_0: optional initial outputs on the test points.
 
     Returns:
-        :class:`Prediction` with ``.train`` ``S + (n[, C])`` and ``.test`` ``S + (m[, C])`` or None.
+        :class:Prediction with ``.train`` ``S + (n[, C])`` and ``.test`` ``S + (m[, C])`` or None.
     """
     return make_predictor(spectrum, y, k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0)(filter)

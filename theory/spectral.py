@@ -1,7 +1,7 @@
 """Eigendecomposition of a kernel (Gram) matrix, and progress of outputs along its eigendirections.
 
 Everything closed-form in this toolkit acts on targets one eigendirection of the training kernel at a time
-(SCIENCE.md §3). :class:`Spectrum` holds the one eigendecomposition that all of it shares:
+(SCIENCE.md §3). :class:Spectrum holds the one eigendecomposition that all of it shares:
 
     K = Φ Φᵀ = Σ_k λ_k u_k u_kᵀ,    λ_0 ≥ λ_1 ≥ … ≥ λ_{n−1} ≥ 0   (index 0 is the *top* direction).
 
@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ._checks import as_array, as_matrix, check_choice
 import scipy.linalg
 
 __all__ = ["Spectrum", "progress", "group_progress"]
@@ -23,20 +25,11 @@ __all__ = ["Spectrum", "progress", "group_progress"]
 _EPS = np.finfo(np.float64).eps
 
 
-def _as_float_matrix(value, name: str) -> np.ndarray:
-    array = np.asarray(value, dtype=np.float64)
-    if array.ndim != 2:
-        raise ValueError(f"`{name}` must be a 2-D matrix, got shape {array.shape}.")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{name}` contains NaN or infinite entries; a kernel must be finite.")
-    return array
-
-
 @dataclass(frozen=True, repr=False, eq=False)
 class Spectrum:
     """Eigendecomposition of a positive semi-definite training kernel, eigenvalues descending.
 
-    Build it with :meth:`from_kernel` (one ``eigh``) or :meth:`from_features` (one thin SVD, more accurate
+    Build it with :meth:from_kernel (one ``eigh``) or :meth:from_features (one thin SVD, more accurate
     for small eigenvalues because it never squares the features).
 
     Example:
@@ -72,24 +65,24 @@ class Spectrum:
             symmetry_rtol: ``max|K − Kᵀ| ≤ symmetry_rtol · max|K|`` is required; K is then symmetrised.
 
         Returns:
-            A :class:`Spectrum` with eigenvalues ``(n,)`` descending and eigenvectors ``(n, n)``.
+            A :class:Spectrum with eigenvalues ``(n,)`` descending and eigenvectors ``(n, n)``.
 
         Raises:
             ValueError: not square, not finite, asymmetric, or an eigenvalue clearly negative.
         """
-        kernel = _as_float_matrix(k_train_train, "k_train_train")
+        kernel = as_matrix(k_train_train, "k_train_train")
         n = kernel.shape[0]
         if kernel.shape != (n, n):
-            raise ValueError(f"`k_train_train` must be square (n, n), got shape {kernel.shape}.")
+            raise ValueError(f"k_train_train must be square (n, n), got shape {kernel.shape}.")
         if n == 0:
-            raise ValueError("`k_train_train` is empty; need at least one training point.")
+            raise ValueError("k_train_train is empty; need at least one training point.")
         scale = float(np.max(np.abs(kernel)))
         asymmetry = float(np.max(np.abs(kernel - kernel.T)))
         if asymmetry > symmetry_rtol * max(scale, np.finfo(np.float64).tiny):
             raise ValueError(
-                f"`k_train_train` is not symmetric: max|K - K^T| = {asymmetry:.3g} exceeds "
+                f"k_train_train is not symmetric: max|K - K^T| = {asymmetry:.3g} exceeds "
                 f"symmetry_rtol * max|K| = {symmetry_rtol * scale:.3g}; pass a symmetric kernel "
-                "(e.g. (K + K.T) / 2) or raise `symmetry_rtol`."
+                "(e.g. (K + K.T) / 2) or raise symmetry_rtol."
             )
         kernel = 0.5 * (kernel + kernel.T)
         eigenvalues, eigenvectors = scipy.linalg.eigh(kernel)
@@ -110,12 +103,12 @@ class Spectrum:
                 nothing is clipped (tiny eigenvalues are kept; ``rank`` counts those above ``n·eps·λ_max``).
 
         Returns:
-            A :class:`Spectrum` with eigenvalues ``(n,)`` and eigenvectors ``(n, n)``.
+            A :class:Spectrum with eigenvalues ``(n,)`` and eigenvectors ``(n, n)``.
         """
-        phi = _as_float_matrix(features, "features")
+        phi = as_matrix(features, "features")
         n, p = phi.shape
         if n == 0:
-            raise ValueError("`features` has no rows; need at least one training point.")
+            raise ValueError("features has no rows; need at least one training point.")
         left, singular, _ = scipy.linalg.svd(phi, full_matrices=False)
         eigenvalues = singular**2
         if left.shape[1] < n:
@@ -135,7 +128,7 @@ class Spectrum:
             raise ValueError(
                 f"`{name}` is not positive semi-definite: smallest eigenvalue {most_negative:.3g} is below "
                 f"-psd_rtol * lambda_max = {-tolerance:.3g}. A kernel must be PSD; if it was computed in low "
-                "precision, pass a larger `psd_rtol`."
+                "precision, pass a larger psd_rtol."
             )
         eigenvalues = np.where(eigenvalues < 0.0, 0.0, eigenvalues)  # round-off negatives -> exactly 0
         return cls(
@@ -169,14 +162,13 @@ class Spectrum:
         )
 
     def _check_rows(self, array, name):
-        array = np.asarray(array, dtype=np.float64)
+        """``array`` as finite float64 with n rows: shape ``(n,)`` or ``(..., n, C)``."""
+        array = as_array(array, name)
         rows = array.shape[0] if array.ndim == 1 else (array.shape[-2] if array.ndim >= 2 else None)
         if rows != self.n:
             raise ValueError(
-                f"`{name}` must have n = {self.n} rows (shape (n,) or (..., n, C)), got shape {array.shape}."
+                f"{name} must have n = {self.n} rows (shape (n,) or (..., n, C)), got shape {array.shape}."
             )
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"`{name}` contains NaN or infinite entries.")
         return array
 
     def coordinates(self, outputs) -> np.ndarray:
@@ -194,18 +186,18 @@ class Spectrum:
         return np.moveaxis(np.tensordot(self.eigenvectors.T, outputs, axes=([1], [-2])), 0, -2)
 
     def reconstruct(self, coordinates) -> np.ndarray:
-        """Inverse of :meth:`coordinates`: ``U z``."""
+        """Inverse of :meth:coordinates: ``U z``."""
         coordinates = np.asarray(coordinates, dtype=np.float64)
         if coordinates.ndim == 1:
             return self.eigenvectors @ coordinates
         return np.moveaxis(np.tensordot(self.eigenvectors, coordinates, axes=([1], [-2])), 0, -2)
 
     def progress(self, outputs, targets, initial=None, *, aggregate: str = "projection") -> np.ndarray:
-        """Progress per eigendirection; see :func:`progress`."""
+        """Progress per eigendirection; see :func:progress."""
         return progress(self, outputs, targets, initial, aggregate=aggregate)
 
     def group_progress(self, outputs, targets, directions, initial=None) -> np.ndarray:
-        """Energy-weighted progress over a group of directions; see :func:`group_progress`."""
+        """Energy-weighted progress over a group of directions; see :func:group_progress."""
         return group_progress(self, outputs, targets, directions, initial)
 
 
@@ -218,7 +210,7 @@ def _centred_coordinates(spectrum: Spectrum, outputs, targets, initial):
         outputs = outputs[:, None]
     if outputs.shape[-1] != targets.shape[-1]:
         raise ValueError(
-            f"`outputs` has {outputs.shape[-1]} output columns but `targets` has {targets.shape[-1]}."
+            f"outputs has {outputs.shape[-1]} output columns but targets has {targets.shape[-1]}."
         )
     if initial is not None:
         initial = spectrum._check_rows(initial, "initial")
@@ -234,7 +226,7 @@ def progress(spectrum: Spectrum, outputs, targets, initial=None, *, aggregate: s
     targets have no component (``|u_kᵀ(Y − F₀)| ≤ 1e-12·‖Y − F₀‖``) have undefined progress and give NaN.
 
     Args:
-        spectrum: the training kernel's :class:`Spectrum`.
+        spectrum: the training kernel's :class:Spectrum.
         outputs: ``(n,)`` or ``(..., n, C)`` model outputs on the training points (leading trajectory axes ok).
         targets: ``(n,)`` or ``(n, C)`` targets Y.
         initial: optional ``(n,)`` or ``(n, C)`` initial outputs F₀ (default 0).
@@ -247,6 +239,7 @@ def progress(spectrum: Spectrum, outputs, targets, initial=None, *, aggregate: s
     """
     out_coords, target_coords = _centred_coordinates(spectrum, outputs, targets, initial)
     floor = 1e-12 * max(float(np.linalg.norm(target_coords)), np.finfo(np.float64).tiny)
+    check_choice(aggregate, "aggregate", ("projection", "norm", "none"))
     if aggregate == "none":
         denominator = target_coords
         safe = np.abs(denominator) > floor
@@ -256,10 +249,8 @@ def progress(spectrum: Spectrum, outputs, targets, initial=None, *, aggregate: s
     if aggregate == "projection":
         numerator = np.sum(out_coords * target_coords, axis=-1)
         return np.where(safe, numerator / np.where(safe, energy, 1.0), np.nan)
-    if aggregate == "norm":
-        numerator = np.sqrt(np.sum(out_coords**2, axis=-1))
-        return np.where(safe, numerator / np.sqrt(np.where(safe, energy, 1.0)), np.nan)
-    raise ValueError(f"`aggregate` must be 'projection', 'norm' or 'none', got {aggregate!r}.")
+    numerator = np.sqrt(np.sum(out_coords**2, axis=-1))  # aggregate == "norm"
+    return np.where(safe, numerator / np.sqrt(np.where(safe, energy, 1.0)), np.nan)
 
 
 def group_progress(spectrum: Spectrum, outputs, targets, directions, initial=None) -> np.ndarray:
@@ -271,7 +262,7 @@ def group_progress(spectrum: Spectrum, outputs, targets, directions, initial=Non
     single direction carries no target energy. For a spectral filter it is the energy-weighted mean of g(λ_k).
 
     Args:
-        spectrum: the training kernel's :class:`Spectrum`.
+        spectrum: the training kernel's :class:Spectrum.
         outputs: ``(n,)`` or ``(..., n, C)``.
         targets: ``(n,)`` or ``(n, C)``.
         directions: indices (or a boolean mask of length n) of the eigendirections in the group.
@@ -283,9 +274,9 @@ def group_progress(spectrum: Spectrum, outputs, targets, directions, initial=Non
     out_coords, target_coords = _centred_coordinates(spectrum, outputs, targets, initial)
     index = np.arange(spectrum.n)[np.asarray(directions)]
     if index.size == 0:
-        raise ValueError("`directions` selects no eigendirection.")
+        raise ValueError("directions selects no eigendirection.")
     numerator = np.sum(out_coords[..., index, :] * target_coords[..., index, :], axis=(-2, -1))
     energy = np.sum(target_coords[..., index, :] ** 2, axis=(-2, -1))
     if np.any(energy <= 0.0):
-        raise ValueError("the targets have no component in the selected `directions`; progress is undefined.")
+        raise ValueError("the targets have no component in the selected directions; progress is undefined.")
     return numerator / energy
