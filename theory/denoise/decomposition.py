@@ -36,10 +36,10 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 import numpy as np
 
-from .data import one_hot
-from .metrics import check_probabilities, log_softmax, softmax
-from .spectral import Spectrum
-from .synthetic import _as_rng, resample_labels
+from ..data import one_hot
+from ..metrics import check_probabilities, log_softmax, softmax
+from ..spectral import Spectrum
+from ..synthetic import _as_rng, resample_labels
 
 __all__ = [
     "LOSSES",
