@@ -7,6 +7,7 @@ For outputs z_i and a target t_i, both losses of the toolkit have the output-spa
     a_i = softmax(z_i)   for the cross-entropy −tᵀ log softmax z (t a probability vector).
 
 The gradient is affine in the target with slope −1, which is what every result of the subpackage rests on.
+The label draws y ~ p*(x) of every Monte Carlo twin come from one sampler, imported here once.
 Private to the subpackage: the public names are re-exported by ``theory.denoise``.
 """
 from __future__ import annotations
@@ -17,9 +18,12 @@ import numpy as np
 
 from .._checks import as_matrix, as_probabilities, check_choice
 from ..metrics import softmax
+from ..synthetic import resample_labels  # y ~ p*(x): the label draws of every Monte Carlo twin
 
 LOSSES = ("squared", "cross_entropy")
 PyTree = Any
+
+__all__ = ["LOSSES", "PyTree", "check_loss", "teacher_targets", "predictions", "resample_labels"]
 
 
 def check_loss(loss: str) -> str:

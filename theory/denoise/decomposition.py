@@ -31,8 +31,7 @@ import numpy as np
 
 from .._checks import as_array, as_labels, as_matrix, as_probabilities, check_integer, check_nonnegative
 from ..data import one_hot
-from ..synthetic import resample_labels
-from ._common import PyTree, check_loss, predictions as _predictions, teacher_targets
+from ._common import PyTree, check_loss, predictions as _predictions, resample_labels, teacher_targets
 
 __all__ = [
     "GradientDecomposition",

@@ -20,7 +20,7 @@ import numpy as np
 from .._checks import as_matrix, as_probabilities, as_rng, check_choice, check_integer
 from ..data import one_hot
 from ..spectral import Spectrum
-from ..synthetic import resample_labels
+from ._common import resample_labels
 
 __all__ = ["DirectionalNoise", "noise_per_direction", "monte_carlo_noise_per_direction"]
 

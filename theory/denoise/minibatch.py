@@ -21,8 +21,7 @@ import numpy as np
 
 from .._checks import as_array, as_matrix, as_probabilities, as_rng, check_integer, describe
 from ..data import one_hot
-from ..synthetic import resample_labels
-from ._common import check_loss, predictions as _predictions, teacher_targets
+from ._common import check_loss, predictions as _predictions, resample_labels, teacher_targets
 
 __all__ = ["GradientVariance", "minibatch_gradient_variance", "monte_carlo_gradient_variance"]
 

@@ -19,8 +19,7 @@ import numpy as np
 
 from .._checks import as_matrix, as_probabilities, as_rng, check_integer
 from ..metrics import log_softmax
-from ..synthetic import resample_labels
-from ._common import check_loss
+from ._common import check_loss, resample_labels
 
 __all__ = ["per_class_losses", "conditional_loss_variance", "RiskVariance", "monte_carlo_risk_variance"]
 
