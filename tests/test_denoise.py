@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import paper_figs
 from theory import denoise, synthetic
+from theory.denoise import decomposition, directions, groups, minibatch, risk
 from theory.data import one_hot
 from theory.metrics import log_softmax, softmax
 from theory.ntk_mlp import empirical_ntk
@@ -26,8 +27,9 @@ from test_figures import finite_numbers
 TOLERANCE_SE = 4.0
 
 
-def test_doctests():
-    assert doctest.testmod(denoise, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
+@pytest.mark.parametrize("module", [denoise, decomposition, directions, groups, minibatch, risk])
+def test_doctests(module):
+    assert doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
 
 
 def problem(n=40, num_classes=3, features=6, seed=0):
