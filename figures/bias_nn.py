@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 import theory as th
+from theory.metrics import filter_group_progress
+from theory.metrics import matched_deficit
 from theory.nets import analysis, data_for, experiment, make_schedule, tracking, train
 
 NAME = "bias-nn"
@@ -87,11 +89,11 @@ def _flow_times(config, epochs) -> np.ndarray:
 def _closed_form(spectrum, targets, initial, groups, times, teacher_time=None):
     """Energy-weighted group progress of gradient flow (times ``t``), or of the student flow(t)·flow(T)."""
     energy = np.sum(spectrum.coordinates(targets - initial) ** 2, axis=-1)
-    factors = th.flow(np.asarray(times, dtype=np.float64))(spectrum.eigenvalues)
+    flt = th.flow(np.asarray(times, dtype=np.float64))
     if teacher_time is not None:
-        factors = factors * th.flow(teacher_time)(spectrum.eigenvalues)
-    return {name: factors[:, np.arange(*g)] @ energy[np.arange(*g)] / energy[np.arange(*g)].sum()
-            for name, g in groups.items()}
+        flt = flt * th.flow(teacher_time)
+    return filter_group_progress(flt, spectrum.eigenvalues, energy,
+                                 {name: np.arange(*g) for name, g in groups.items()})
 
 
 def compute(config: Config = Config()) -> dict:
@@ -115,8 +117,8 @@ def compute(config: Config = Config()) -> dict:
                     else tracking.input_spectrum(data, index, kernel))
         curves = {role: tracking.progress_curves(run, spectrum, index, groups)
                   for role, run in (("onehot", onehot), ("student", student))}
-        deficit = tracking.matched_deficit(curves["onehot"]["top"][1:], curves["onehot"]["bottom"][1:],
-                                           curves["student"]["top"][1:], curves["student"]["bottom"][1:])
+        deficit = matched_deficit(curves["onehot"]["top"][1:], curves["onehot"]["bottom"][1:],
+                                  curves["student"]["top"][1:], curves["student"]["bottom"][1:])
         entry = dict(curves=curves, deficit=deficit, eigenvalues=spectrum.eigenvalues[: config.bottom[1]])
         if kernel == "ntk" and config.loss == "mse":
             centred = lambda a: a - a.mean(axis=-1, keepdims=True)  # noqa: E731

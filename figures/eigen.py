@@ -21,6 +21,8 @@ import numpy as np
 
 import theory as th
 from theory import kernels
+from theory.metrics import filter_group_progress
+from theory.metrics import matched_deficit
 
 NAME = "eigen"
 DESCRIPTION = (
@@ -72,12 +74,6 @@ def _kernels(config: Config, data: th.Dataset):
 
 def _time_grid(stop: int, points: int) -> np.ndarray:
     return np.unique(np.concatenate([[0], np.round(np.geomspace(1, max(stop, 1), points))])).astype(int)
-
-
-def _group_curves(flt, eigenvalues, energy, groups):
-    """Closed-form energy-weighted progress of each group: Σ_G g_k e_k / Σ_G e_k, shape S per group."""
-    factors = flt(eigenvalues)
-    return [factors[..., g] @ energy[g] / energy[g].sum() for g in groups]
 
 
 def _simulated_outputs(kernel, targets, learning_rate, steps):
@@ -138,21 +134,19 @@ def compute(config: Config = Config()) -> dict:
     middle = (config.bottom[0] + config.bottom[1]) // 2
     grid = _time_grid(int(round(config.horizon / (learning_rate * eigenvalues[middle]))), config.time_points)
     marker_steps = grid[np.unique(np.round(np.geomspace(1, len(grid) - 1, config.markers)).astype(int))]
-    onehot = _group_curves(th.gd(learning_rate, grid), eigenvalues, energy, groups)
+    onehot = filter_group_progress(th.gd(learning_rate, grid), eigenvalues, energy, groups)
     teachers = _simulated_outputs(kernel, y, learning_rate, teacher_steps)
     markers = _simulate_markers(spectrum, kernel, [y, *teachers], y, learning_rate, marker_steps, groups)
-    closed = [np.stack(_group_curves(th.gd(learning_rate, marker_steps), eigenvalues, energy, groups), -1)]
+    closed = [np.stack(filter_group_progress(th.gd(learning_rate, marker_steps), eigenvalues, energy, groups), -1)]
     students = []
     for i, steps in enumerate(teacher_steps):
-        curves = _group_curves(th.gd(learning_rate, grid) * th.gd(learning_rate, steps), eigenvalues, energy, groups)
-        closed.append(np.stack(_group_curves(th.gd(learning_rate, marker_steps) * th.gd(learning_rate, steps),
-                                             eigenvalues, energy, groups), -1))
-        # matched top progress: one-hot bottom progress interpolated at the student's top progress
-        reachable = curves[0] <= onehot[0][-1]
-        onehot_bottom = np.interp(curves[0][reachable], onehot[0], onehot[1])
+        curves = filter_group_progress(th.gd(learning_rate, grid) * th.gd(learning_rate, steps), eigenvalues,
+                                       energy, groups)
+        closed.append(np.stack(filter_group_progress(th.gd(learning_rate, marker_steps) * th.gd(learning_rate, steps),
+                                                     eigenvalues, energy, groups), -1))
         students.append(dict(
             teacher_steps=steps, top=curves[0], bottom=curves[1], marker_top=markers[i + 1, :, 0],
-            marker_bottom=markers[i + 1, :, 1], bottom_deficit=onehot_bottom - curves[1][reachable],
+            marker_bottom=markers[i + 1, :, 1], bottom_deficit=matched_deficit(*onehot, *curves),
         ))
     discrepancy = float(np.max(np.abs(markers - np.stack(closed))))
     onehot_markers = markers[0]

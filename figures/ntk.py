@@ -25,6 +25,7 @@ import numpy as np
 
 import theory as th
 from theory import kernels
+from theory.metrics import matched_deficit
 from theory.ntk_mlp import empirical_ntk, ntk_mlp
 
 NAME = "ntk"
@@ -141,8 +142,6 @@ def compute(config: Config = Config()) -> dict:
 
     onehot_measured = _progress(infinite, teacher_outputs, y, groups)
     student_measured = _progress(infinite, student_outputs, y, groups)
-    reachable = student_measured[:, 0] <= onehot_measured[-1, 0]
-    onehot_bottom = np.interp(student_measured[reachable, 0], onehot_measured[:, 0], onehot_measured[:, 1])
 
     def relative(a, b):
         return np.linalg.norm(a - b, axis=(-2, -1)) / np.maximum(np.linalg.norm(b, axis=(-2, -1)), 1e-30)
@@ -154,7 +153,7 @@ def compute(config: Config = Config()) -> dict:
         onehot=dict(measured=onehot_measured, linear=_progress(infinite, linear, y, groups),
                     infinite=_progress(infinite, infinite_linear, y, groups)),
         student=dict(measured=student_measured, linear=_progress(infinite, student_linear, y, groups),
-                     bottom_deficit=onehot_bottom - student_measured[reachable, 1]),
+                     bottom_deficit=matched_deficit(*onehot_measured.T, *student_measured.T)),
         linearisation_error=dict(teacher=relative(teacher_outputs, linear), student=relative(student_outputs, student_linear)),
         kernel_change=float(np.linalg.norm(theta_final - theta_0) / np.linalg.norm(theta_0)),
         init_vs_infinite=float(np.linalg.norm(theta_0 - theta_infinite) / np.linalg.norm(theta_infinite)),

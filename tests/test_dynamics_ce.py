@@ -231,7 +231,7 @@ CASES = [
     (dict(temperature=0.0), "temperature must be finite and > 0"),
     (dict(temperature=-1.0), "temperature must be finite and > 0"),
     (dict(temperature=np.nan), "temperature must be finite"),
-    (dict(targets=np.array([[1.5, -0.5]] * 4)), "targets has negative entries"),
+    (dict(targets=np.array([[1.5, -0.5]] * 4)), "targets must be non-negative"),
     (dict(targets=np.full((4, 2), 0.6)), "rows of targets must sum to 1"),
     (dict(targets=np.ones((4, 1))), "C >= 2"),
     (dict(targets=np.full((5, 2), 0.5)), r"targets has shape \(5, 2\); it must be \(4, C\)"),
@@ -268,7 +268,7 @@ def test_sweep_and_helpers_reject_bad_input():
         distillation_targets(np.eye(2), np.eye(2), 1.5)
     with pytest.raises(ValueError, match="teacher_probs has shape"):
         distillation_targets(np.eye(2), np.full((2, 3), 1 / 3), 0.5)
-    with pytest.raises(ValueError, match="labels_one_hot has negative entries"):
+    with pytest.raises(ValueError, match="labels_one_hot must be non-negative"):
         distillation_targets(-np.eye(2), np.eye(2), 0.5)
     with pytest.raises(ValueError, match="logits contains 1 NaN"):
         cross_entropy_gradient(np.array([[np.nan, 0.0]]), np.array([[1.0, 0.0]]))

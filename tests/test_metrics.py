@@ -329,7 +329,7 @@ def test_bad_probabilities_are_refused(bad, message):
     (lambda: m.exaggeration(np.array([[0.7, 0.3], [0.3, 0.7]]), GOOD[:2], bins=1), "identical"),
     (lambda: m.expected_calibration_error(GOOD, LABELS, bins=0), "bins"),
     (lambda: m.expected_calibration_error(GOOD, LABELS, bins=2.5), "bins"),
-    (lambda: m.accuracy(GOOD, [0, 1, 2]), r"labels must lie in \[0, 2\)"),
+    (lambda: m.accuracy(GOOD, [0, 1, 2]), r"labels must lie in \[0, num_classes\) = \[0, 2\)"),
     (lambda: m.accuracy(GOOD, [0, -1, 1]), "labels must lie"),
     (lambda: m.nll(GOOD, [0, 1]), r"labels must have shape \(3,\)"),
     (lambda: m.nll(GOOD, [0.0, 1.0, 1.0]), "integer"),
@@ -341,3 +341,172 @@ def test_bad_probabilities_are_refused(bad, message):
 def test_bad_arguments_are_refused(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# ---------------------------------------------------------------- OLS and confidence diagnostics
+
+
+def binary(phi):
+    """(n, 2) probabilities whose top-1 class has log-odds φ (φ > 0)."""
+    p = 1 / (1 + np.exp(-np.asarray(phi, dtype=float)))
+    return np.stack([p, 1 - p], axis=1)
+
+
+def test_ols_line_hand_worked_and_degenerate():
+    assert m.ols_line([0.0, 1.0, 2.0], [1.0, 3.0, 5.0]) == (2.0, 1.0)
+    assert m.ols_line([1.0, 2.0, 4.0], [1.0, 2.0, 4.0]) == (1.0, 0.0)  # centred: exact on y == x
+    for x, y in (([3.0], [1.0]), ([], []), ([2.0, 2.0, 2.0], [1.0, 2.0, 3.0])):
+        assert all(math.isnan(v) for v in m.ols_line(x, y))  # fewer than two distinct x: no line
+    with pytest.raises(ValueError, match="y must have the shape of x"):
+        m.ols_line([0.0, 1.0], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="x must be finite"):
+        m.ols_line([0.0, np.nan], [0.0, 1.0])
+
+
+@given(seed=seeds, n=st.integers(3, 100), slope=st.floats(-3.0, 3.0))
+def test_ols_slope_is_correlation_times_spread_ratio(seed, n, slope):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n) * rng.uniform(0.1, 10.0)
+    y = slope * x + rng.normal(size=n)
+    fitted_slope, intercept = m.ols_line(x, y)
+    identity = np.corrcoef(x, y)[0, 1] * np.std(y) / np.std(x)  # r · σ_y / σ_x
+    assert fitted_slope == pytest.approx(identity, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose([fitted_slope, intercept], np.polyfit(x, y, 1), rtol=1e-8, atol=1e-10)
+
+
+@given(seed=seeds, n=st.integers(4, 80), num_classes=st.integers(2, 6))
+def test_confidence_diagnostics_slope_is_correlation_times_spread_ratio(seed, n, num_classes):
+    p_teacher, p_student = dirichlet(seed, n, num_classes), dirichlet(seed + 1, n, num_classes)
+    result = m.confidence_diagnostics(p_teacher, p_student, bins=2)
+    fit = m.exaggeration(p_teacher, p_student, bins=2)
+    assert result["slope"] == fit.slope == m.ols_line(fit.phi_teacher, fit.phi_student)[0]
+    assert result["slope"] == pytest.approx(result["correlation"] * result["spread_ratio"], rel=1e-9, abs=1e-12)
+
+
+def test_confidence_diagnostics_on_known_stretches(rng):
+    phi = rng.uniform(0.5, 4.0, size=60)
+    same = m.confidence_diagnostics(binary(phi), binary(phi), bins=6)
+    assert abs(same["slope"] - 1) < 1e-12 and abs(same["slope_binned"] - 1) < 1e-12
+    assert same["frac_below"] == 0 and same["mean_gap"] == 0 and same["clipped_fraction"] == 0
+    stretched = m.confidence_diagnostics(binary(phi), binary(2 * phi - 2.5), bins=6)  # y = 2x − 2.5
+    for key in ("slope", "slope_binned", "slope_low", "slope_high", "slope_unclipped", "spread_ratio"):
+        assert abs(stretched[key] - 2) < 1e-8, key
+    assert abs(stretched["correlation"] - 1) < 1e-12
+    assert abs(stretched["slope"] - stretched["correlation"] * stretched["spread_ratio"]) < 1e-12
+    # below y = x exactly where x < 2.5
+    assert stretched["frac_below"] == pytest.approx(np.mean(phi < 2.5))
+
+
+def test_confidence_diagnostics_flags_clipped_points(rng):
+    phi = rng.uniform(0.5, 4.0, size=20)
+    student = binary(phi)
+    student[:5] = [1.0, 0.0]  # saturated: φ sits at the clip
+    result = m.confidence_diagnostics(binary(phi), student, bins=4)
+    assert result["clipped_fraction"] == pytest.approx(0.25)
+    assert abs(result["slope_unclipped"] - 1) < 1e-12 and result["slope"] != pytest.approx(1)
+    with pytest.raises(ValueError, match="bins must be an integer >= 2"):
+        m.confidence_diagnostics(binary(phi), student, bins=1)
+
+
+# ---------------------------------------------------------------- eigen progress: filters and matched deficit
+
+
+@given(seed=seeds, n=st.integers(4, 30), num_classes=st.integers(1, 4), rate=st.floats(0.1, 1.0),
+       distilled=st.booleans())
+def test_filter_group_progress_equals_group_progress_of_the_filters_outputs(seed, n, num_classes, rate,
+                                                                           distilled):
+    import theory as th
+    from theory.spectral import Spectrum
+
+    rng = np.random.default_rng(seed)
+    spectrum = Spectrum.from_features(rng.normal(size=(n, n + 2)))
+    targets, initial = rng.normal(size=(n, num_classes)), rng.normal(size=(n, num_classes))
+    learning_rate = rate / spectrum.eigenvalues[0]
+    flt = th.gd(learning_rate, [0, 1, 7, 40])
+    if distilled:
+        flt = flt * th.gd(learning_rate, 13)
+    energy = np.sum(spectrum.coordinates(targets - initial) ** 2, axis=-1)
+    groups = {"top": np.arange(0, n // 2), "bottom": np.arange(n // 2, n)}
+    closed = m.filter_group_progress(flt, spectrum.eigenvalues, energy, groups)
+    assert list(m.filter_group_progress(flt, spectrum.eigenvalues, energy, list(groups.values()))[0]) == \
+        list(closed["top"])  # a sequence of groups gives a list in the same order
+    outputs = th.predict(spectrum, targets, flt, f_train_0=initial).train  # (4, n, C)
+    for name, directions in groups.items():
+        measured = m.group_progress(spectrum, outputs, targets, directions, initial)
+        np.testing.assert_allclose(closed[name], measured, rtol=1e-9, atol=1e-12)
+
+
+def test_filter_group_progress_refuses_bad_input():
+    import theory as th
+
+    with pytest.raises(ValueError, match="energy must have the shape of eigenvalues"):
+        m.filter_group_progress(th.flow(1.0), [2.0, 1.0], [1.0], [np.arange(1)])
+    with pytest.raises(ValueError, match="energy must be non-negative"):
+        m.filter_group_progress(th.flow(1.0), [2.0, 1.0], [1.0, -1.0], [np.arange(1)])
+    with pytest.raises(ValueError, match=r"groups\['bottom'\] must select eigendirections with target energy"):
+        m.filter_group_progress(th.flow(1.0), [2.0, 1.0], [1.0, 0.0], {"top": [0], "bottom": [1]})
+
+
+def test_matched_deficit_hand_worked():
+    # one-hot curve through (0, 0), (0.5, 0.2), (1, 0.6), given out of order
+    onehot_top, onehot_bottom = [1.0, 0.0, 0.5], [0.6, 0.0, 0.2]
+    student_top, student_bottom = [0.25, -0.1, 0.75, 1.0, 2.0], [0.0, 0.0, 0.5, 0.5, 0.0]
+    deficit = m.matched_deficit(onehot_top, onehot_bottom, student_top, student_bottom)
+    # at 0.25: 0.1 − 0; at 0.75: 0.4 − 0.5; at 1.0 (the end of the range): 0.6 − 0.5; −0.1 and 2.0 dropped
+    np.testing.assert_allclose(deficit, [0.1, -0.1, 0.1], atol=1e-15)
+    # points sharing a top progress enter with their mean bottom progress
+    np.testing.assert_allclose(m.matched_deficit([0.0, 1.0, 1.0], [0.0, 0.4, 0.8], [0.5, 1.0], [0.0, 0.0]),
+                               [0.3, 0.6])
+    assert m.matched_deficit([0.2, 0.4], [0.1, 0.2], [0.0, 0.5], [0.0, 0.0]).shape == (0,)  # nothing matched
+
+
+@given(seed=seeds, m_points=st.integers(1, 15), k_points=st.integers(0, 15), ties=st.booleans())
+def test_matched_deficit_ignores_the_order_of_the_onehot_points(seed, m_points, k_points, ties):
+    rng = np.random.default_rng(seed)
+    # with ties, top progress takes few distinct values, so that several points share one
+    onehot_top = rng.integers(0, 4, m_points) / 4.0 if ties else rng.uniform(0, 1, m_points)
+    onehot_bottom = rng.uniform(0, 1, m_points)
+    student_top, student_bottom = rng.uniform(-0.2, 1.2, k_points), rng.uniform(0, 1, k_points)
+    expected = m.matched_deficit(onehot_top, onehot_bottom, student_top, student_bottom)
+    order = rng.permutation(m_points)
+    np.testing.assert_array_equal(
+        m.matched_deficit(onehot_top[order], onehot_bottom[order], student_top, student_bottom), expected)
+
+
+@given(seed=seeds, m_points=st.integers(1, 15), k_points=st.integers(0, 15))
+def test_matched_deficit_never_extrapolates(seed, m_points, k_points):
+    rng = np.random.default_rng(seed)
+    onehot_top, onehot_bottom = rng.uniform(0.2, 0.8, m_points), rng.uniform(0, 1, m_points)
+    student_top, student_bottom = rng.uniform(0, 1, k_points), rng.uniform(0, 1, k_points)
+    deficit = m.matched_deficit(onehot_top, onehot_bottom, student_top, student_bottom)
+    inside = (student_top >= onehot_top.min()) & (student_top <= onehot_top.max())
+    assert deficit.shape == (int(inside.sum()),)  # exactly the student points within the one-hot range
+    # the interpolated one-hot value stays within the one-hot bottom values (no extrapolated trend)
+    matched = deficit + student_bottom[inside]
+    assert np.all(matched >= onehot_bottom.min() - 1e-12) and np.all(matched <= onehot_bottom.max() + 1e-12)
+    # student points outside the range change nothing
+    outside_top = np.concatenate([student_top, [onehot_top.min() - 0.1, onehot_top.max() + 0.1]])
+    outside_bottom = np.concatenate([student_bottom, [0.5, 0.5]])
+    np.testing.assert_array_equal(m.matched_deficit(onehot_top, onehot_bottom, outside_top, outside_bottom), deficit)
+
+
+def test_matched_deficit_of_the_closed_form_is_positive():
+    """Exaggerated-bias theorem (docs/maths.md §3): gradient-flow student below the one-hot curve."""
+    import theory as th
+
+    eigenvalues, energy = np.array([4.0, 2.0, 0.5, 0.1]), np.ones(4)
+    groups = [np.arange(2), np.arange(2, 4)]
+    times = np.geomspace(0.01, 50.0, 60)
+    onehot = m.filter_group_progress(th.flow(times), eigenvalues, energy, groups)
+    student = m.filter_group_progress(th.flow(times) * th.flow(1.5), eigenvalues, energy, groups)
+    deficit = m.matched_deficit(*onehot, *student)
+    assert deficit.size > 30 and np.all(deficit > 0)
+
+
+def test_matched_deficit_refuses_bad_input():
+    with pytest.raises(ValueError, match="onehot_bottom must have the shape of onehot_top"):
+        m.matched_deficit([0.0, 1.0], [0.0], [0.5], [0.1])
+    with pytest.raises(ValueError, match="student_top must be finite"):
+        m.matched_deficit([0.0, 1.0], [0.0, 1.0], [np.nan], [0.1])
+    with pytest.raises(ValueError, match="onehot_top must hold at least one point"):
+        m.matched_deficit([], [], [0.5], [0.1])

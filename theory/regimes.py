@@ -46,7 +46,7 @@ from .data import Dataset
 from .data import load_dataset
 from .dynamics_ce import kernel_ce_gd_sweep
 from .metrics import accuracy
-from .metrics import exaggeration
+from .metrics import confidence_diagnostics  # re-exported here for one release
 from .metrics import softmax
 from .spectral import Spectrum
 from .spectral import group_progress
@@ -173,66 +173,6 @@ def kernel_task(dataset: str = "digits", *, n_train: int | None = None, seed: in
     spectrum = Spectrum.from_kernel(k_train_train)
     return KernelTask(data, k_train_train, kernels.rbf(data.x_train, data.x_test, lengthscale=lengthscale),
                       lengthscale, spectrum, rate_fraction * _DESCENT_LIMIT / float(spectrum.eigenvalues[0]))
-
-
-def _ols_slope(x: np.ndarray, y: np.ndarray) -> float:
-    """Least-squares slope of y on x; NaN with fewer than two distinct x."""
-    centred = x - x.mean() if x.size else x
-    spread = float(centred @ centred)
-    return float(centred @ (y - y.mean())) / spread if x.size >= 2 and spread > 0 else float("nan")
-
-
-def confidence_diagnostics(p_teacher, p_student, *, clip: float = 1e-7, bins: int = 20) -> dict:
-    """Exaggeration statistics (``theory.metrics.exaggeration``) plus the checks that explain a slope.
-
-    With x = φ(p_te), y = φ(p_st) on the teacher's top-1 class (φ(p) = log(p/(1−p)), p clipped to
-    [clip, 1 − clip]):
-
-    * ``slope``, ``intercept``, ``frac_low_below``, ``frac_high_above``: as :func:`theory.metrics.exaggeration`
-      (median split);
-    * ``frac_below``: fraction of *all* points with y < x; ``mean_gap``: mean of y − x (global under-
-      (< 0) or over-confidence of the student);
-    * ``correlation`` r and ``spread_ratio`` sd(y)/sd(x), whose product is the OLS slope: a slope below 1
-      is either a compressed student (spread ratio < 1) or a student that does not share part of the
-      teacher's variation (r < 1: the regression is diluted by what the student drops);
-    * ``slope_binned``: OLS slope through the ``bins`` equal-count binned means (robust to the scatter);
-    * ``slope_low``, ``slope_high``: OLS slopes on the points below / above the median of x;
-    * ``clipped_fraction``: fraction of points where x or y sits at the clip |φ| = log((1 − clip)/clip);
-      ``slope_unclipped``: the OLS slope without them (NaN if fewer than two remain).
-
-    Example:
-        >>> import numpy as np
-        >>> p_t = np.array([[0.6, 0.4], [0.8, 0.2], [0.9, 0.1], [0.7, 0.3]])
-        >>> round(confidence_diagnostics(p_t, p_t, bins=2)["slope_binned"], 6)
-        1.0
-
-    Args:
-        p_teacher, p_student: (n, C) probabilities, n ≥ 2.
-        clip: probability clip of φ, in (0, 0.5).
-        bins: number of equal-count bins, 2 ≤ bins ≤ n.
-
-    Returns:
-        dict of Python floats (JSON-ready).
-
-    Raises:
-        ValueError: as :func:`theory.metrics.exaggeration`, and bins < 2.
-    """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
-        raise ValueError(f"bins must be an integer >= 2 (a slope through binned means), got {bins!r}")
-    result = exaggeration(p_teacher, p_student, bins=bins, clip=clip)
-    x, y = result.phi_teacher, result.phi_student
-    edge = np.log1p(-clip) - np.log(clip)
-    clipped = (np.abs(x) >= edge * (1 - 1e-12)) | (np.abs(y) >= edge * (1 - 1e-12))
-    low, high = x < result.threshold, x > result.threshold
-    spread_x, spread_y = float(np.std(x)), float(np.std(y))
-    correlation = float(np.corrcoef(x, y)[0, 1]) if spread_y > 0 else float("nan")
-    return dict(
-        result.as_dict(), frac_below=float(np.mean(y < x)), mean_gap=float(np.mean(y - x)),
-        correlation=correlation, spread_ratio=spread_y / spread_x,
-        slope_binned=_ols_slope(result.bin_teacher, result.bin_student),
-        slope_low=_ols_slope(x[low], y[low]), slope_high=_ols_slope(x[high], y[high]),
-        clipped_fraction=float(np.mean(clipped)), slope_unclipped=_ols_slope(x[~clipped], y[~clipped]),
-    )
 
 
 def _checkpoint_logits(task: KernelTask, targets, checkpoints, **options):

@@ -15,7 +15,7 @@ Measured per setting (means over seeds):
   (acc_late − acc_control) / (acc_KD − acc_control) (and the fraction the early student keeps). Holds: recovered
   ≥ ½; not judged (–) when the KD gain is below :data:`MIN_GAIN`.
 * C3 — at equal progress on the top-10 eigendirections of an RBF input kernel on ``track_points`` training points,
-  the bottom (20–100) progress of the one-hot control minus the student's (:func:`~theory.nets.tracking
+  the bottom (20–100) progress of the one-hot control minus the student's (:func:`~theory.metrics
   .matched_deficit`). Holds: ≥ 80 % of matched points have a positive deficit.
 * C5 — student test accuracy minus teacher test accuracy, beside the teacher's training accuracy (the confounder).
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..metrics import matched_deficit
 from . import analysis, tracking
 from .experiment import Setting, control_config, student_config, switched_config, teacher_config
 from .store import DEFAULT_RUN_DIR, atomic_write
@@ -61,8 +62,7 @@ def measure(setting: Setting, seed: int, run_dir, *, progress: bool = False) -> 
     groups = {"top": (0, 10), "bottom": (20, min(100, len(index)))}
     onehot = tracking.progress_curves(control, spectrum, index, groups)
     distilled = tracking.progress_curves(student, spectrum, index, groups)
-    deficit = tracking.matched_deficit(onehot["top"][1:], onehot["bottom"][1:], distilled["top"][1:],
-                                       distilled["bottom"][1:])
+    deficit = matched_deficit(onehot["top"][1:], onehot["bottom"][1:], distilled["top"][1:], distilled["bottom"][1:])
     result.update(c3_matched=int(deficit.size),
                   c3_frac_positive=float(np.mean(deficit > 0)) if deficit.size else float("nan"),
                   c3_median_deficit=float(np.median(deficit)) if deficit.size else float("nan"),

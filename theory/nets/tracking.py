@@ -11,8 +11,9 @@ trained on). Logits and labels are first centred over classes (z − mean_c z, e
 shift shared by all classes, so that direction carries no progress for a cross-entropy network.
 
 C3 for networks compares, at equal top-group progress, the bottom-group progress of a distilled student with that
-of a one-hot network: :func:`matched_deficit` interpolates the one-hot curve c_bottom(c_top) at the student's
-c_top values; a positive deficit means the student has fit the bottom directions less (the exaggerated bias).
+of a one-hot network: :func:`theory.metrics.matched_deficit` (re-exported here)
+interpolates the one-hot curve c_bottom(c_top), sorted by c_top and without extrapolation, at the student's c_top
+values; a positive deficit means the student has fit the bottom directions less (the exaggerated bias).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from theory import kernels
 from theory.data import stratified_indices
+from theory.metrics import matched_deficit  # noqa: F401  (re-exported: the measurement lives in theory.metrics)
 from theory.ntk_mlp import empirical_ntk
 from theory.spectral import Spectrum
 
@@ -108,21 +110,3 @@ def progress_curves(run: Run, spectrum: Spectrum, index: np.ndarray, groups: dic
             raise ValueError(f"group {name!r} = {directions} must select directions in [0, {spectrum.n}).")
         result[name] = spectrum.group_progress(logits, targets, selection, initial=initial)
     return result
-
-
-def matched_deficit(onehot_top, onehot_bottom, student_top, student_bottom) -> np.ndarray:
-    """One-hot bottom progress at the student's top progress, minus the student's bottom progress.
-
-    The one-hot curve is taken as the piecewise-linear path through its points sorted by top progress;
-    student points outside the one-hot top range are dropped (no extrapolation). Positive: the student is
-    behind on the bottom directions at equal top progress (C3).
-
-    Returns:
-      ``(k,)`` deficits at the student's points within range (k may be 0).
-    """
-    onehot_top, onehot_bottom = np.asarray(onehot_top, float), np.asarray(onehot_bottom, float)
-    student_top, student_bottom = np.asarray(student_top, float), np.asarray(student_bottom, float)
-    order = np.argsort(onehot_top, kind="stable")
-    xs, ys = onehot_top[order], onehot_bottom[order]
-    inside = (student_top >= xs[0]) & (student_top <= xs[-1])
-    return np.interp(student_top[inside], xs, ys) - student_bottom[inside]
