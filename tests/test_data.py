@@ -8,7 +8,11 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory import data as data_module
+from theory.data import dataset as dataset_module
+from theory.data import embedded as embedded_module
+from theory.data import features as features_module
+from theory.data import labels as labels_module
+from theory.data import registry as registry_module
 from theory.data import (
     DATASETS,
     Dataset,
@@ -464,6 +468,8 @@ def test_unknown_dataset_lists_known_names():
         load_dataset("cifar")
 
 
-def test_docstring_examples_run():
-    failures, attempted = doctest.testmod(data_module, extraglobs={"np": np})[:2]
+@pytest.mark.parametrize("module", [dataset_module, embedded_module, features_module, labels_module,
+                                    registry_module])
+def test_docstring_examples_run(module):
+    failures, attempted = doctest.testmod(module, extraglobs={"np": np})[:2]
     assert attempted > 0 and failures == 0

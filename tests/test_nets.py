@@ -319,10 +319,9 @@ def test_resnet20_trains_on_cifar100_files(tmp_path):
     assert run.complete and nets.final_variables(run)["batch_stats"]  # running statistics are stored
 
 
-def test_synthetic_sets_load_when_present():
-    pytest.importorskip("theory.synthetic")
+def test_synthetic_sets_load():
     names = set(nets.dataset_names()) - {"digits", "mnist1d", *nets.data.FILE_DATASETS}
-    assert names, "theory.synthetic registers its loaders in theory.data.DATASETS"
+    assert names == {"gaussian-mixture", "logistic"}
     for name in sorted(names):
         data = nets.load_data(name, n_train=60, label_noise=0.1, noise_seed=1)
         assert data.n_train == 60 and data.x_train.dtype == np.float32 and data.num_classes >= 2

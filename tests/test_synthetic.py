@@ -1,4 +1,4 @@
-"""Tests for theory.synthetic: generators with known Bayes probabilities, label draws, the dataset container."""
+"""Tests for theory.data's synthetic datasets: generators with known Bayes probabilities, label draws, the dataset container."""
 import doctest
 
 import numpy as np
@@ -8,9 +8,10 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory import synthetic
 from theory.data import DATASETS, Dataset, load_dataset, symmetric_label_noise
-from theory.synthetic import (
+from theory.data import labels as labels_module
+from theory.data import synthetic
+from theory.data import (
     GaussianMixture,
     LogisticModel,
     SyntheticDataset,
@@ -23,8 +24,10 @@ from theory.synthetic import (
 )
 
 
-def test_doctests():
-    assert doctest.testmod(synthetic, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
+@pytest.mark.parametrize("module", [synthetic, labels_module])
+def test_doctests(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 # ------------------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ import numpy as np
 from .data import one_hot
 from .metrics import check_probabilities, log_softmax, softmax
 from .spectral import Spectrum
-from .synthetic import _as_rng, resample_labels
+from ._checks import as_rng as _as_rng
+from .data import resample_labels
 
 __all__ = [
     "LOSSES",
