@@ -5,7 +5,8 @@ Layout (one idea per module):
 * ``dataset``: :class:`Dataset`, train/test arrays with clean labels and per-point fields;
 * ``labels``: one-hot targets, symmetric label noise, stratified subsets, label draws from p*;
 * ``features``: standardisation fit on the training set (flat, or per image channel);
-* ``embedded``: digits and MNIST-1D, no files needed; ``synthetic``: data with exact Bayes probabilities p*;
+* ``embedded``: digits and MNIST-1D, no files needed;
+* ``generative``: models with exact Bayes probabilities p*; ``synthetic``: the datasets drawn from them;
 * ``files``: CIFAR python pickles and ``.npz`` files the user provides;
 * ``registry``: :data:`REGISTRY`, one :class:`DatasetSpec` per name, and :func:`load_dataset`.
 
@@ -37,13 +38,13 @@ from .registry import REGISTRY
 from .registry import DatasetSpec
 from .registry import dataset_spec
 from .registry import load_dataset
-from .synthetic import GaussianMixture
-from .synthetic import LogisticModel
+from .generative import GaussianMixture
+from .generative import LogisticModel
+from .generative import gaussian_mixture
+from .generative import logistic_model
 from .synthetic import SyntheticDataset
-from .synthetic import gaussian_mixture
 from .synthetic import load_gaussian_mixture
 from .synthetic import load_logistic
-from .synthetic import logistic_model
 
 __all__ = [
     "CIFAR_INPUT_SHAPE",

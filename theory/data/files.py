@@ -45,9 +45,36 @@ def _check_directory(data_dir, name: str) -> Path:
     return path
 
 
+#: the only globals a CIFAR pickle may name: what numpy needs to rebuild an array (old and new module paths, every
+#: pickle protocol). Anything else (a function that runs code on load) is refused.
+_PICKLE_GLOBALS = frozenset({
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+    ("_codecs", "encode"),
+})
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds dicts, lists, bytes and numpy arrays only (a data file must not run code)."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing to load the global {module}.{name}")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
     with open(path, "rb") as handle:
-        return pickle.load(handle, encoding="bytes")
+        try:
+            batch = _RestrictedUnpickler(handle, encoding="bytes").load()
+        except pickle.UnpicklingError as error:
+            raise ValueError(f"{path} is not a CIFAR python-pickle file: {error} (a CIFAR batch holds only a "
+                             "dict of bytes, lists and numpy arrays).") from None
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path} must hold a dict (a CIFAR batch), got {type(batch).__name__}.")
+    return batch
 
 
 def read_cifar(data_dir, which: str = "cifar10"):
@@ -56,7 +83,9 @@ def read_cifar(data_dir, which: str = "cifar10"):
     CIFAR-10: ``data_batch_1`` … ``data_batch_5`` and ``test_batch``, each a pickled dict with ``b'data'``
     ``(N, 3072)`` uint8 (rows are the red, green and blue 32 × 32 planes one after the other) and ``b'labels'``.
     CIFAR-100: ``train`` and ``test`` with ``b'data'`` and ``b'fine_labels'``. The files may sit directly in
-    ``data_dir`` or in its standard sub-directory (``cifar-10-batches-py`` / ``cifar-100-python``).
+    ``data_dir`` or in its standard sub-directory (``cifar-10-batches-py`` / ``cifar-100-python``). They are
+    read by a restricted unpickler that rebuilds only dicts, lists, bytes and numpy arrays: a file naming any
+    other global (which could run code on load) is refused.
 
     Args:
       data_dir: the directory.
@@ -67,7 +96,8 @@ def read_cifar(data_dir, which: str = "cifar10"):
       num_classes)``.
 
     Raises:
-      ValueError: unknown ``which``, missing directory or files, or malformed contents.
+      ValueError: unknown ``which``, missing directory or files, malformed contents, or a pickle that names a
+        global other than numpy's array constructors.
     """
     check_choice(which, "which", _CIFAR_LAYOUTS)
     train_files, test_files, label_key, num_classes, subdir = _CIFAR_LAYOUTS[which]
