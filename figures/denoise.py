@@ -32,7 +32,8 @@ import numpy as np
 from scipy.spatial.distance import pdist
 
 import theory as th
-from theory import denoise, kernels, synthetic
+from theory import denoise, kernels
+from theory import data as synthetic  # the synthetic datasets live in theory.data
 from theory.data import one_hot
 
 NAME = "denoise"

@@ -1,5 +1,6 @@
 """Tests for theory.data: containers, label noise, stratified subsets, standardisation, loaders."""
 import doctest
+import inspect
 import random
 
 import numpy as np
@@ -8,10 +9,17 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory import data as data_module
+from theory.data import dataset as dataset_module
+from theory.data import embedded as embedded_module
+from theory.data import features as features_module
+from theory.data import labels as labels_module
+from theory.data import registry as registry_module
 from theory.data import (
     DATASETS,
+    REGISTRY,
     Dataset,
+    DatasetSpec,
+    load_cifar10,
     load_dataset,
     load_digits,
     load_mnist1d,
@@ -327,6 +335,48 @@ def test_dataset_validates_on_construction(change, message):
 
 
 # ------------------------------------------------------------------------------------------------
+# per-point fields and input shapes
+
+
+def tagged_dataset(n_train=60, n_test=30):
+    """small_dataset with per-point fields that name their row: train "row" i, test "row" -i, and (n, 2) pairs."""
+    base = small_dataset(n_train=n_train, n_test=n_test)
+    return Dataset(base.name, base.x_train, base.y_train, base.x_test, base.y_test, base.num_classes,
+                   train_fields={"row": np.arange(n_train), "pair": np.c_[np.arange(n_train), -np.arange(n_train)]},
+                   test_fields={"row": -np.arange(n_test)})
+
+
+def test_per_point_fields_survive_subset_select_and_label_noise():
+    dataset = tagged_dataset()
+    part = dataset.subset(n_train=20, n_test=10, seed=3)
+    plain = small_dataset().subset(n_train=20, n_test=10, seed=3)
+    np.testing.assert_array_equal(part.x_train, plain.x_train)  # fields do not change the draw
+    rows = part.train_fields["row"]
+    np.testing.assert_array_equal(part.x_train, dataset.x_train[rows])
+    np.testing.assert_array_equal(part.train_fields["pair"], np.c_[rows, -rows])
+    np.testing.assert_array_equal(part.x_test, dataset.x_test[-part.test_fields["row"]])
+    noisy = part.with_label_noise(0.4, seed=1)
+    assert noisy.train_fields["row"] is part.train_fields["row"] and noisy.test_fields["row"] is part.test_fields["row"]
+    again = noisy.subset(n_train=5, seed=0).with_label_noise(0.0)
+    np.testing.assert_array_equal(again.x_train, dataset.x_train[again.train_fields["row"]])
+    chosen = dataset.select(train=[4, 1], test=np.arange(30) < 3)
+    assert chosen.train_fields["row"].tolist() == [4, 1] and chosen.test_fields["row"].tolist() == [0, -1, -2]
+    assert dataset.subset().train_fields.keys() == {"row", "pair"}
+
+
+def test_per_point_fields_and_input_shape_are_validated():
+    base = small_dataset()
+    arguments = (base.name, base.x_train, base.y_train, base.x_test, base.y_test, base.num_classes)
+    with pytest.raises(ValueError, match=r"train_fields\['w'\] must have 60 rows"):
+        Dataset(*arguments, train_fields={"w": np.ones(59)})
+    with pytest.raises(ValueError, match=r"test_fields\['w'\] must have 30 rows"):
+        Dataset(*arguments, test_fields={"w": 1.0})
+    with pytest.raises(ValueError, match="input_shape"):
+        Dataset(*arguments, input_shape=(2, 3))
+    assert base.input_shape == (5,) and Dataset(*arguments, input_shape=[5, 1]).input_shape == (5, 1)
+
+
+# ------------------------------------------------------------------------------------------------
 # digits
 
 
@@ -459,11 +509,48 @@ def test_registry_loads_by_name():
     assert load_dataset("mnist1d", **SMALL_MNIST1D).name == "mnist1d"
 
 
+def test_registry_lists_every_dataset_with_its_kind_and_input_shape():
+    expected = {
+        "digits": ("embedded", (8, 8, 1)), "mnist1d": ("embedded", (40, 1)),
+        "gaussian-mixture": ("synthetic", None), "logistic": ("synthetic", None),
+        "cifar10": ("files", (32, 32, 3)), "cifar100": ("files", (32, 32, 3)), "npz": ("files", None),
+    }
+    assert {name: (spec.kind, spec.input_shape) for name, spec in REGISTRY.items()} == expected
+    for name, spec in REGISTRY.items():
+        assert isinstance(spec, DatasetSpec) and spec.name == name and DATASETS[name] is spec.loader
+        parameters = set(inspect.signature(spec.loader).parameters)
+        assert {"seed", "n_train", "label_noise", "noise_seed"} <= parameters, name
+        if spec.kind == "files":
+            assert {"data_dir", "n_test"} <= parameters, name
+    assert load_dataset("digits", n_train=50).input_shape == REGISTRY["digits"].input_shape
+    assert load_dataset("mnist1d", **SMALL_MNIST1D).input_shape == REGISTRY["mnist1d"].input_shape
+    assert DATASETS["cifar10"] is load_cifar10
+    with pytest.raises(TypeError):
+        REGISTRY["mine"] = REGISTRY["digits"]  # explicit, filled in one place: no registration by side effect
+    with pytest.raises(ValueError, match="kind"):
+        DatasetSpec("mine", load_digits, None, "downloaded")
+
+
+def test_synthetic_shim_warns_and_reexports():
+    import importlib
+    import sys
+
+    import theory.data as data_package
+
+    sys.modules.pop("theory.synthetic", None)
+    with pytest.warns(DeprecationWarning, match="theory.synthetic is deprecated"):
+        shim = importlib.import_module("theory.synthetic")
+    for name in shim.__all__:
+        assert getattr(shim, name) is getattr(data_package, name), name
+
+
 def test_unknown_dataset_lists_known_names():
     with pytest.raises(ValueError, match=r"cifar.*known datasets: .*'digits'.*'mnist1d'"):
         load_dataset("cifar")
 
 
-def test_docstring_examples_run():
-    failures, attempted = doctest.testmod(data_module, extraglobs={"np": np})[:2]
+@pytest.mark.parametrize("module", [dataset_module, embedded_module, features_module, labels_module,
+                                    registry_module])
+def test_docstring_examples_run(module):
+    failures, attempted = doctest.testmod(module, extraglobs={"np": np})[:2]
     assert attempted > 0 and failures == 0

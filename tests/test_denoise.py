@@ -16,7 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import paper_figs
-from theory import denoise, synthetic
+from theory import denoise
+from theory import data as synthetic  # the synthetic datasets live in theory.data
 from theory.denoise import decomposition, directions, groups, minibatch, risk
 from theory.data import one_hot
 from theory.metrics import log_softmax, softmax

@@ -172,6 +172,30 @@ def test_cifar_reader_on_generated_files(tmp_path, which):
     np.testing.assert_allclose(data.x_train.reshape(-1, 3).mean(0), 0, atol=1e-5)  # per-channel standardised
 
 
+@pytest.mark.parametrize("name, options", [("digits", dict(n_train=120, label_noise=0.2, noise_seed=3)),
+                                           ("mnist1d", dict(n_train=200, seed=3)),
+                                           ("gaussian-mixture", dict(n_train=50, seed=2)),
+                                           ("cifar10", dict(n_train=20, n_test=6, seed=1, label_noise=0.3))])
+def test_net_data_is_derived_from_the_dataset(tmp_path, name, options):
+    """NetData is the registry's Dataset reshaped to its input shape in float32; labels are the dataset's own."""
+    if name == "cifar10":
+        _write_cifar(tmp_path, name)
+        options = dict(options, data_dir=str(tmp_path))
+    dataset = th.load_dataset(name, **options)
+    view = nets.load_data(name, **options)
+    assert view.dataset.input_shape == dataset.input_shape == view.input_shape
+    assert view.input_shape == (th.data.REGISTRY[name].input_shape or (dataset.input_dim,))
+    assert view.x_train.dtype == np.float32 and view.x_train.shape == (dataset.n_train, *dataset.input_shape)
+    np.testing.assert_array_equal(view.x_train, dataset.x_train.reshape(view.x_train.shape).astype(np.float32))
+    np.testing.assert_array_equal(view.x_test, dataset.x_test.reshape(view.x_test.shape).astype(np.float32))
+    np.testing.assert_allclose(view.flat_train(), dataset.x_train, rtol=1e-6, atol=1e-6)
+    for field in ("y_train", "y_test", "y_train_clean"):
+        np.testing.assert_array_equal(getattr(view, field), getattr(dataset, field))
+    assert (view.num_classes, view.noise_rate, view.name) == (dataset.num_classes, dataset.noise_rate, name)
+    again = nets.NetData.from_dataset(dataset).with_label_noise(0.1, seed=4)
+    np.testing.assert_array_equal(again.y_train, dataset.with_label_noise(0.1, seed=4).y_train)
+
+
 def test_cifar_reader_errors(tmp_path):
     with pytest.raises(ValueError, match="not an existing directory"):
         nets.read_cifar(tmp_path / "missing")
@@ -183,6 +207,27 @@ def test_cifar_reader_errors(tmp_path):
         nets.load_data("cifar10")
     with pytest.raises(ValueError, match="Unknown dataset 'svhn'"):
         nets.load_data("svhn")
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (print, ("this pickle runs code on load",))
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_cifar_reader_refuses_pickles_that_run_code(tmp_path, protocol):
+    written = _write_cifar(tmp_path, "cifar10")
+    for name in written:  # the numpy arrays load at every protocol
+        images, labels = written[name]
+        with open(tmp_path / name, "wb") as handle:
+            pickle.dump({b"data": images.transpose(0, 3, 1, 2).reshape(len(images), 3072), b"labels": labels.tolist()},
+                        handle, protocol=protocol)
+    assert nets.read_cifar(tmp_path, "cifar10")[0].shape == (30, 32, 32, 3)
+    with open(tmp_path / "test_batch", "wb") as handle:
+        pickle.dump({b"data": np.zeros((1, 3072), np.uint8), b"labels": [0], b"x": _RunsCode()}, handle,
+                    protocol=protocol)
+    with pytest.raises(ValueError, match=r"refusing to load the global (__builtin__|builtins)\.print"):
+        nets.read_cifar(tmp_path, "cifar10")
 
 
 def test_npz_reader(tmp_path):
@@ -319,10 +364,9 @@ def test_resnet20_trains_on_cifar100_files(tmp_path):
     assert run.complete and nets.final_variables(run)["batch_stats"]  # running statistics are stored
 
 
-def test_synthetic_sets_load_when_present():
-    pytest.importorskip("theory.synthetic")
+def test_synthetic_sets_load():
     names = set(nets.dataset_names()) - {"digits", "mnist1d", *nets.data.FILE_DATASETS}
-    assert names, "theory.synthetic registers its loaders in theory.data.DATASETS"
+    assert names == {"gaussian-mixture", "logistic"}
     for name in sorted(names):
         data = nets.load_data(name, n_train=60, label_noise=0.1, noise_seed=1)
         assert data.n_train == 60 and data.x_train.dtype == np.float32 and data.num_classes >= 2

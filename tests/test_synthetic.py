@@ -1,4 +1,5 @@
-"""Tests for theory.synthetic: generators with known Bayes probabilities, label draws, the dataset container."""
+"""Tests for theory.data's synthetic datasets: generators with known Bayes probabilities, label draws, the dataset container."""
+import dataclasses
 import doctest
 
 import numpy as np
@@ -8,9 +9,11 @@ import scipy.stats
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory import synthetic
 from theory.data import DATASETS, Dataset, load_dataset, symmetric_label_noise
-from theory.synthetic import (
+from theory.data import generative
+from theory.data import labels as labels_module
+from theory.data import synthetic
+from theory.data import (
     GaussianMixture,
     LogisticModel,
     SyntheticDataset,
@@ -23,8 +26,10 @@ from theory.synthetic import (
 )
 
 
-def test_doctests():
-    assert doctest.testmod(synthetic, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE).failed == 0
+@pytest.mark.parametrize("module", [generative, synthetic, labels_module])
+def test_doctests(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -174,6 +179,17 @@ def test_label_noise_keeps_p_star_and_reports_the_noisy_distribution():
     np.testing.assert_allclose(noisy.label_probabilities_train, flip_probabilities(clean.p_star_train, 0.4))
     np.testing.assert_array_equal(clean.label_probabilities_train, clean.p_star_train)
     assert isinstance(noisy.with_label_noise(0.0), SyntheticDataset)
+
+
+def test_p_star_is_a_per_point_field_carried_with_other_fields():
+    data = load_gaussian_mixture(n_train=90, n_test=40, num_classes=3, dim=3)
+    assert data.train_fields["p_star"] is data.p_star_train and data.test_fields["p_star"] is data.p_star_test
+    tagged = dataclasses.replace(data, train_fields=dict(data.train_fields, row=np.arange(90)))
+    part = tagged.with_label_noise(0.2, seed=1).subset(n_train=30, n_test=20, seed=5)
+    assert isinstance(part, SyntheticDataset) and part.model is data.model and part.noise_rate == 0.2
+    rows = part.train_fields["row"]
+    np.testing.assert_array_equal(part.p_star_train, data.p_star_train[rows])
+    np.testing.assert_array_equal(part.x_train, data.x_train[rows])
 
 
 def test_subset_keeps_p_star_paired_and_matches_the_parent_draw():

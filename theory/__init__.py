@@ -56,16 +56,15 @@ from .data import one_hot
 from .data import standardize
 from .data import stratified_indices
 from .data import symmetric_label_noise
-from . import synthetic  # registers "gaussian-mixture" and "logistic" in DATASETS
-from .synthetic import GaussianMixture
-from .synthetic import LogisticModel
-from .synthetic import SyntheticDataset
-from .synthetic import flip_probabilities
-from .synthetic import gaussian_mixture
-from .synthetic import load_gaussian_mixture
-from .synthetic import load_logistic
-from .synthetic import logistic_model
-from .synthetic import resample_labels
+from .data import GaussianMixture
+from .data import LogisticModel
+from .data import SyntheticDataset
+from .data import flip_probabilities
+from .data import gaussian_mixture
+from .data import load_gaussian_mixture
+from .data import load_logistic
+from .data import logistic_model
+from .data import resample_labels
 from . import denoise
 from .denoise import DirectionalNoise
 from .denoise import GradientDecomposition
@@ -101,11 +100,11 @@ from . import metrics
 
 
 def __getattr__(name):
-    """``th.nets`` is imported on first use (it pulls in flax and optax)."""
-    if name == "nets":
+    """``th.nets`` is imported on first use (it pulls in flax and optax); ``th.synthetic`` is deprecated."""
+    if name in ("nets", "synthetic"):
         import importlib
 
-        return importlib.import_module(".nets", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'theory' has no attribute {name!r}")
 
 

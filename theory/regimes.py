@@ -44,6 +44,7 @@ import numpy as np
 from . import kernels
 from .data import Dataset
 from .data import load_dataset
+from .data import load_gaussian_mixture
 from .dynamics_ce import kernel_ce_gd_sweep
 from .metrics import accuracy
 from .metrics import confidence_diagnostics  # re-exported here for one release
@@ -94,24 +95,10 @@ def median_lengthscale(x) -> float:
     return lengthscale
 
 
-def _gaussian_mixture(*, n_train: int = 800, n_test: int = 400, dim: int = 10, num_classes: int = 5,
-                      separation: float = 3.0, seed: int = 0) -> Dataset:
-    """A balanced isotropic Gaussian mixture: x | y ~ N(μ_y, I_d), μ_y = separation · (random unit vector).
-
-    A small local generator (``theory.synthetic`` holds the full one with Bayes probabilities); the
-    features are not standardised. Labels cycle through the classes, so every class has ⌊n/C⌋ or ⌈n/C⌉
-    points.
-    """
-    rng = np.random.default_rng(seed)
-    means = rng.standard_normal((num_classes, dim))
-    means *= separation / np.linalg.norm(means, axis=1, keepdims=True)
-
-    def draw(count):
-        labels = rng.permutation(np.arange(count) % num_classes)
-        return means[labels] + rng.standard_normal((count, dim)), labels
-
-    (x_train, y_train), (x_test, y_test) = draw(n_train), draw(n_test)
-    return Dataset("mixture", x_train, y_train, x_test, y_test, num_classes)
+#: ``kernel_task("mixture")``: :func:`theory.data.load_gaussian_mixture` with 5 classes in 10 dimensions, σ = 1,
+#: 400 test points and class means on a regular simplex 3√2 apart (the typical distance between the random means
+#: of norm 3 that a private generator used before, so the task is as hard as it was).
+_MIXTURE = dict(num_classes=5, dim=10, separation=3.0 * np.sqrt(2.0), n_test=400)
 
 
 @dataclass(frozen=True, eq=False)
@@ -150,8 +137,8 @@ def kernel_task(dataset: str = "digits", *, n_train: int | None = None, seed: in
         ((200, 200), 5)
 
     Args:
-        dataset: ``"digits"``, ``"mnist1d"`` (``theory.data``) or ``"mixture"`` (a 5-class isotropic Gaussian
-            mixture in 10 dimensions with means 3 apart from the origin, 400 test points).
+        dataset: ``"digits"``, ``"mnist1d"`` (``theory.data``) or ``"mixture"`` (``theory.data``'s
+            ``"gaussian-mixture"``: 5 isotropic Gaussian classes in 10 dimensions, means 3√2 σ apart, 400 test points).
         n_train: training points to keep (stratified for digits / MNIST-1D; default all, 800 for the mixture).
         seed: seed of the split / generation.
         rate_fraction: η as a fraction of the descent limit 4/λ_max, in (0, 1).
@@ -165,7 +152,7 @@ def kernel_task(dataset: str = "digits", *, n_train: int | None = None, seed: in
     if not (isinstance(rate_fraction, (int, float)) and 0 < rate_fraction < 1):
         raise ValueError(f"rate_fraction must lie in (0, 1), got {rate_fraction!r}")
     if dataset == "mixture":
-        data = _gaussian_mixture(seed=seed, **({} if n_train is None else {"n_train": n_train}))
+        data = load_gaussian_mixture(seed=seed, n_train=800 if n_train is None else n_train, **_MIXTURE)
     else:
         data = load_dataset(dataset, seed=seed, n_train=n_train)
     lengthscale = median_lengthscale(data.x_train)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._checks import as_matrix, as_probabilities, check_choice
 from ..metrics import softmax
-from ..synthetic import resample_labels  # y ~ p*(x): the label draws of every Monte Carlo twin
+from ..data import resample_labels  # y ~ p*(x): the label draws of every Monte Carlo twin
 
 LOSSES = ("squared", "cross_entropy")
 PyTree = Any

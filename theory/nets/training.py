@@ -43,7 +43,9 @@ _EVAL_BATCH = 1024
 def _cached_data(dataset, data_dir, n_train, n_test, data_seed, data_options, label_noise, noise_seed):
     data = load_data(dataset, data_dir=data_dir, seed=data_seed, n_train=n_train, n_test=n_test,
                      label_noise=label_noise, noise_seed=noise_seed, options=data_options)
-    for array in (data.x_train, data.y_train, data.x_test, data.y_test, data.y_train_clean):
+    source = data.dataset
+    for array in (data.x_train, data.x_test, source.x_train, source.y_train, source.x_test, source.y_test,
+                  source.y_train_clean, *source.train_fields.values(), *source.test_fields.values()):
         array.setflags(write=False)
     return data
 
