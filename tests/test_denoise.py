@@ -19,7 +19,7 @@ import paper_figs
 from theory import denoise, synthetic
 from theory.data import one_hot
 from theory.metrics import log_softmax, softmax
-from theory.ntk_mlp import empirical_ntk
+from theory.kernels import empirical_ntk
 from theory.spectral import Spectrum
 from test_figures import finite_numbers
 
