@@ -19,14 +19,15 @@ def median_lengthscale(x) -> float:
 
     Why this formula: it is the usual median heuristic for the bandwidth of exp(−‖x − x′‖²/(2ℓ²))
     (Schölkopf & Smola 2002; Gretton et al. 2012, "A kernel two-sample test"; Garreau, Jitkrittum &
-    Kanagawa 2017, "Large sample analysis of the median heuristic"), i.e. ``np.median(scipy.spatial.
-    distance.pdist(x))``. Being a statistic of the distances alone, ℓ is invariant to permutations and
-    translations of the rows and scales with them (ℓ(c x) = |c| ℓ(x)), like the kernel it sets. The
-    variant √(median of the squared distances) agrees with it for an odd number of pairs, where the
-    median is one of the distances, but for an even number it averages the two middle *squared* distances
-    (√6.5 ≈ 2.55 on the example above) and so depends on which power of the distance is averaged; the
-    median of the distances themselves does not depend on such a choice. (``theory.nets.tracking`` used
-    that variant before it called this function.)
+    Kanagawa 2017, "Large sample analysis of the median heuristic"), and what
+    ``np.median(scipy.spatial.distance.pdist(x))`` gives, so a lengthscale quoted from the literature or
+    computed with scipy is the one used here. As a statistic of the distances alone it is invariant to
+    permutations and translations of the rows and scales with them (ℓ(c x) = |c| ℓ(x)), like the kernel it
+    sets. The variant √(median of the squared distances) has the same invariances and agrees with it when
+    the number of pairs is odd (the median is then one of the distances, and √ is increasing), but not when
+    it is even: it then averages the two middle *squared* distances (√6.5 ≈ 2.55 on the example above).
+    Both lie between the two middle distances; we keep the standard one (``theory.nets.tracking`` used the
+    variant before it called this function).
 
     Squared distances are computed as ‖a‖² + ‖b‖² − 2a·b (one matrix product) after centring the rows on
     their mean, which limits the cancellation for inputs far from the origin, and clipped at 0. Memory is
