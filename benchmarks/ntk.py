@@ -45,8 +45,8 @@ def child(args) -> dict:
     import jax.numpy as jnp
     import numpy as np
 
-    from theory.kernels import relu_ntk
-    from theory.ntk_mlp import _block_size, empirical_ntk, ntk_mlp
+    from theory.kernels import empirical_ntk, ntk_mlp, relu_ntk
+    from theory.kernels.empirical import block_size
 
     x = np.random.default_rng(0).normal(size=(args.n, args.dim))
     model = ntk_mlp(args.depth, args.width, weight_std=1.0, bias_std=0.1, output_dim=args.outputs)
@@ -54,7 +54,7 @@ def child(args) -> dict:
     num_params = sum(leaf.size for leaf in jax.tree_util.tree_leaves(params))
     record = {"num_params": int(num_params)}
     if args.child == "empirical":
-        warm_up = x[: _block_size(args.n, args.batch_size)]  # one block of the real call's shape
+        warm_up = x[: block_size(args.n, args.batch_size)]  # one block of the real call's shape
         start = time.perf_counter()
         empirical_ntk(model.apply, params, warm_up, trace_outputs=not args.full, batch_size=args.batch_size)
         record["compile_s"] = time.perf_counter() - start

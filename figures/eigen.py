@@ -65,7 +65,7 @@ class Config:
 def _kernels(config: Config, data: th.Dataset):
     x, x_test = data.x_train, data.x_test
     if config.kernel == "rbf":
-        lengthscale = th.median_lengthscale(x)
+        lengthscale = kernels.median_lengthscale(x)
         return kernels.rbf(x, lengthscale=lengthscale), kernels.rbf(x, x_test, lengthscale=lengthscale)
     if config.kernel == "linear":
         return kernels.linear(x), kernels.linear(x, x_test)

@@ -1,6 +1,6 @@
 """Figure ``ntk``: the eigenspace analysis with a network's own tangent kernel (SCIENCE.md claim C3 on a network).
 
-A ReLU MLP in the NTK parameterisation (``theory.ntk_mlp``), *centred* so that its initial outputs are zero
+A ReLU MLP in the NTK parameterisation (``theory.kernels.ntk_mlp``), *centred* so that its initial outputs are zero
 (f(x) = f_θ(x) − f_θ₀(x), the usual device that removes the random initial function and makes the
 linearised model exactly the Foundation's F_t = g_t(Θ) Y), is trained by full-batch GD on the summed squared
 loss ½Σ‖f(x_i) − y_i‖² (float32), step η = 1/λ_max(Θ₀), on a subset of scikit-learn's digits:
@@ -25,8 +25,8 @@ import numpy as np
 
 import theory as th
 from theory import kernels
+from theory.kernels import empirical_ntk, ntk_mlp
 from theory.metrics import matched_deficit
-from theory.ntk_mlp import empirical_ntk, ntk_mlp
 
 NAME = "ntk"
 DESCRIPTION = (

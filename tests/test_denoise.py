@@ -21,7 +21,7 @@ from theory import data as synthetic  # the synthetic datasets live in theory.da
 from theory.denoise import decomposition, directions, groups, minibatch, risk
 from theory.data import one_hot
 from theory.metrics import log_softmax, softmax
-from theory.ntk_mlp import empirical_ntk
+from theory.kernels import empirical_ntk
 from theory.spectral import Spectrum
 from test_figures import finite_numbers
 

@@ -1,5 +1,8 @@
-"""Tests of theory.kernels (closed-form kernels, random features) and theory.ntk_mlp (empirical NTK)."""
+"""Tests of theory.kernels: closed-form kernels, random features, the empirical NTK, the NTK MLP, the lengthscale."""
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -8,9 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy.spatial.distance import pdist
 
 from theory import kernels
-from theory.ntk_mlp import empirical_ntk, ntk_mlp
+from theory.kernels import empirical_ntk, median_lengthscale, ntk_mlp
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ------------------------------------------------------------------------------------------------
 # helpers
@@ -393,7 +399,7 @@ BAD_CALLS = {
     "mismatched d": (lambda: kernels.linear(np.ones((2, 3)), np.ones((2, 4))), "same feature dimension"),
     "mismatched d rbf": (lambda: kernels.rbf(np.ones((2, 3)), np.ones((2, 4)), lengthscale=1.0), "feature dimension"),
     "mismatched d ntk": (lambda: kernels.relu_ntk(np.ones((2, 3)), np.ones((2, 4)), depth=1), "feature dimension"),
-    "1-D input": (lambda: kernels.linear(np.ones(3)), "2-D"),
+    "1-D input": (lambda: kernels.linear(np.ones(3)), r"x1 must have shape \(\*, \*\)"),
     "depth 0": (lambda: kernels.relu_ntk(np.ones((2, 3)), depth=0), "depth"),
     "depth float": (lambda: kernels.relu_nngp(np.ones((2, 3)), depth=1.5), "depth"),
     "negative weight_std": (lambda: kernels.relu_nngp(np.ones((2, 3)), depth=1, weight_std=-1.0), "weight_std"),
@@ -439,3 +445,103 @@ def test_empirical_ntk_bad_inputs(x1, x2, kwargs, message):
     params = model.init(jax.random.key(0), jnp.zeros((1, 4)))
     with pytest.raises(ValueError, match=message):
         empirical_ntk(model.apply, params, x1, x2, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------
+# median_lengthscale
+
+
+def test_median_lengthscale_is_the_median_of_the_distances():
+    """On [0, 1, 3, 4] the six distances are 1, 1, 2, 3, 3, 4: the median is 2.5 (not √6.5 ≈ 2.55, the root of
+    the median squared distance, which a previous copy in theory.nets.tracking computed)."""
+    x = [[0.0], [1.0], [3.0], [4.0]]
+    assert median_lengthscale(x) == 2.5
+    assert median_lengthscale([[0.0], [1.0], [3.0]]) == 2.0  # odd number of pairs: the middle distance
+
+
+def test_median_lengthscale_matches_scipy_pdist(rng):
+    for shape in [(2, 1), (7, 3), (40, 5), (41, 64)]:
+        x = rng.normal(size=shape)
+        assert math.isclose(median_lengthscale(x), np.median(pdist(x)), rel_tol=1e-12)
+
+
+@settings(max_examples=40)
+@given(
+    points=hnp.arrays(np.float64, st.tuples(st.integers(2, 12), st.integers(1, 4)),
+                      elements=st.floats(-5, 5, allow_nan=False, width=64), unique=True),
+    shift=hnp.arrays(np.float64, 4, elements=st.floats(-1e3, 1e3, allow_nan=False, width=64)),
+    scale=st.floats(1e-3, 1e3).flatmap(lambda s: st.sampled_from([s, -s])),
+    seed=st.integers(0, 2**16),
+)
+def test_median_lengthscale_invariances(points, shift, scale, seed):
+    """ℓ(P x + 1 cᵀ) = ℓ(x) for a row permutation P and a translation c; ℓ(s x) = |s| ℓ(x)."""
+    reference = np.median(pdist(points))
+    if reference < 1e-3:  # mostly repeated rows: no lengthscale (checked below)
+        return
+    value = median_lengthscale(points)
+    assert math.isclose(value, reference, rel_tol=1e-10)
+    permuted = points[np.random.default_rng(seed).permutation(points.shape[0])]
+    assert math.isclose(median_lengthscale(permuted), value, rel_tol=1e-12)
+    translated = points + shift[: points.shape[1]]
+    assert math.isclose(median_lengthscale(translated), value, rel_tol=1e-9)
+    assert math.isclose(median_lengthscale(scale * points), abs(scale) * value, rel_tol=1e-12)
+
+
+def test_median_lengthscale_is_the_one_copy():
+    from theory import regimes
+    from theory.nets import tracking
+
+    assert regimes.median_lengthscale is median_lengthscale
+    assert tracking.median_lengthscale is median_lengthscale
+
+
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.ones((1, 3)), "n >= 2"),
+        (np.zeros((5, 2)), "median pairwise distance is 0"),
+        (np.ones(4), r"x must have shape \(\*, \*\)"),
+        (np.array([[0.0], [np.inf]]), "x must be finite"),
+    ],
+)
+def test_median_lengthscale_bad_inputs(x, message):
+    with pytest.raises(ValueError, match=message):
+        median_lengthscale(x)
+
+
+# ------------------------------------------------------------------------------------------------
+# import surface
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter from the repository root (so this checkout's theory is imported)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_import_theory_does_not_load_flax_or_optax():
+    """flax (and optax) load only with the NTK MLP or theory.nets, on first use."""
+    result = run_python(
+        "import sys, theory\n"
+        "assert 'flax' not in sys.modules and 'optax' not in sys.modules, 'eager flax/optax'\n"
+        "theory.kernels.empirical_ntk, theory.empirical_ntk\n"
+        "assert 'flax' not in sys.modules, 'empirical_ntk loaded flax'\n"
+        "from theory.kernels import NTKMLP, ntk_mlp\n"
+        "assert 'flax' in sys.modules\n"
+        "from theory.kernels.mlp import NTKMLP as direct\n"
+        "assert NTKMLP is direct and theory.NTKMLP is direct and theory.ntk_mlp is ntk_mlp\n"
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_ntk_mlp_module_is_a_deprecated_shim():
+    result = run_python(
+        "import warnings\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from theory.ntk_mlp import NTKDense, NTKMLP, empirical_ntk, ntk_mlp\n"
+        "assert any(issubclass(w.category, DeprecationWarning) and 'theory.kernels' in str(w.message)\n"
+        "           for w in caught), [str(w.message) for w in caught]\n"
+        "import theory.kernels as k\n"
+        "assert (NTKDense, NTKMLP, empirical_ntk, ntk_mlp) == (k.NTKDense, k.NTKMLP, k.empirical_ntk, k.ntk_mlp)\n"
+    )
+    assert result.returncode == 0, result.stderr

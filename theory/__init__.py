@@ -86,10 +86,7 @@ from .kernels import relu_feature_map
 from .kernels import relu_nngp
 from .kernels import relu_ntk
 from .kernels import relu_random_features
-from .ntk_mlp import NTKDense
-from .ntk_mlp import NTKMLP
-from .ntk_mlp import empirical_ntk
-from .ntk_mlp import ntk_mlp
+from .kernels import empirical_ntk
 from .regimes import KernelTask
 from .regimes import RegimeMap
 from .regimes import confidence_diagnostics
@@ -100,11 +97,13 @@ from . import metrics
 
 
 def __getattr__(name):
-    """``th.nets`` is imported on first use (it pulls in flax and optax); ``th.synthetic`` is deprecated."""
+    """``th.nets`` and the flax MLP (``th.ntk_mlp``, ``th.NTKMLP``, ``th.NTKDense``) load flax on first use."""
     if name in ("nets", "synthetic"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
+    if name in ("NTKDense", "NTKMLP", "ntk_mlp"):
+        return getattr(kernels, name)
     raise AttributeError(f"module 'theory' has no attribute {name!r}")
 
 

@@ -46,6 +46,7 @@ from .data import Dataset
 from .data import load_dataset
 from .data import load_gaussian_mixture
 from .dynamics_ce import kernel_ce_gd_sweep
+from .kernels import median_lengthscale  # noqa: F401  (theory.regimes.median_lengthscale, kept for one release)
 from .metrics import accuracy
 from .metrics import confidence_diagnostics  # re-exported here for one release
 from .metrics import softmax
@@ -64,35 +65,6 @@ __all__ = [
 #: The descent limit of cross-entropy GD on a kernel: η λ_max(K) h < 2 with curvature bound h = 1/2 (τ = 1,
 #: or any τ with the τ² factor), i.e. η < 4/λ_max (``theory.dynamics_ce``).
 _DESCENT_LIMIT = 4.0
-
-
-def median_lengthscale(x) -> float:
-    """The median pairwise Euclidean distance of the rows of ``x``, the RBF lengthscale used here.
-
-        ℓ = median_{i<j} ‖x_i − x_j‖
-
-    Example:
-        >>> median_lengthscale([[0.0], [1.0], [3.0]])
-        2.0
-
-    Args:
-        x: (n, d) inputs, n ≥ 2, finite.
-
-    Returns:
-        float ℓ > 0.
-
-    Raises:
-        ValueError: fewer than two rows, non-finite entries, or all rows equal.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 2 or not np.all(np.isfinite(x)):
-        raise ValueError(f"x must be a finite (n, d) array with n >= 2, got shape {x.shape}")
-    norms = np.sum(x * x, axis=1)
-    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (x @ x.T), 0.0)
-    lengthscale = float(np.median(np.sqrt(squared[np.triu_indices(x.shape[0], 1)])))
-    if lengthscale <= 0:
-        raise ValueError("x: the median pairwise distance is 0 (most rows are equal); no RBF lengthscale")
-    return lengthscale
 
 
 #: ``kernel_task("mixture")``: :func:`theory.data.load_gaussian_mixture` with 5 classes in 10 dimensions, σ = 1,
@@ -155,7 +127,7 @@ def kernel_task(dataset: str = "digits", *, n_train: int | None = None, seed: in
         data = load_gaussian_mixture(seed=seed, n_train=800 if n_train is None else n_train, **_MIXTURE)
     else:
         data = load_dataset(dataset, seed=seed, n_train=n_train)
-    lengthscale = median_lengthscale(data.x_train)
+    lengthscale = kernels.median_lengthscale(data.x_train)
     k_train_train = kernels.rbf(data.x_train, lengthscale=lengthscale)
     spectrum = Spectrum.from_kernel(k_train_train)
     return KernelTask(data, k_train_train, kernels.rbf(data.x_train, data.x_test, lengthscale=lengthscale),

@@ -21,8 +21,9 @@ import numpy as np
 
 from theory import kernels
 from theory.data import stratified_indices
+from theory.kernels import empirical_ntk
+from theory.kernels import median_lengthscale  # noqa: F401  (kept importable from here)
 from theory.metrics import matched_deficit  # noqa: F401  (re-exported: the measurement lives in theory.metrics)
-from theory.ntk_mlp import empirical_ntk
 from theory.spectral import Spectrum
 
 from .data import NetData
@@ -40,12 +41,6 @@ def tracked_points(data: NetData, points: int | None, seed: int = 0) -> np.ndarr
     return stratified_indices(data.y_train_clean, points, seed)
 
 
-def median_lengthscale(x: np.ndarray) -> float:
-    """Median pairwise Euclidean distance between the rows of ``x (n, d)`` (a default RBF lengthscale)."""
-    squared = np.maximum(np.sum(x**2, 1)[:, None] + np.sum(x**2, 1)[None, :] - 2 * x @ x.T, 0.0)
-    return float(np.sqrt(np.median(squared[np.triu_indices(len(x), 1)])))
-
-
 def input_spectrum(data: NetData, index: np.ndarray, kernel: str = "rbf") -> Spectrum:
     """Spectrum of an input kernel on the flattened training inputs ``x[index]``.
 
@@ -53,7 +48,7 @@ def input_spectrum(data: NetData, index: np.ndarray, kernel: str = "rbf") -> Spe
     """
     x = data.flat_train()[index]
     if kernel == "rbf":
-        return Spectrum.from_kernel(kernels.rbf(x, lengthscale=median_lengthscale(x)))
+        return Spectrum.from_kernel(kernels.rbf(x, lengthscale=kernels.median_lengthscale(x)))
     if kernel == "linear":
         return Spectrum.from_features(x)
     raise ValueError(f"kernel must be 'rbf', 'linear' or 'ntk', got {kernel!r}.")
@@ -63,7 +58,7 @@ def ntk_spectrum(config, index: np.ndarray, *, batch_size: int = 64) -> Spectrum
     """Spectrum of the empirical NTK at initialisation of ``config``'s network, traced over outputs.
 
     Θ(x, x′) = (1/C) Σ_c ∂f_c(x)/∂θ · ∂f_c(x′)/∂θ at the initial parameters θ_0 (BatchNorm in eval mode, running
-    statistics at their initial values), by :func:`theory.ntk_mlp.empirical_ntk`. The cost is about
+    statistics at their initial values), by :func:`theory.kernels.empirical_ntk`. The cost is about
     m² · C · P multiply-adds for m tracked points and P parameters: keep m · √P modest on a CPU.
     The kernel is float32-accurate, hence ``psd_rtol=1e-5``.
     """

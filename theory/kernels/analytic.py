@@ -1,79 +1,21 @@
-"""Closed-form kernels and random features: linear, RBF, infinite-width ReLU NNGP / NTK.
+"""Closed-form kernels: linear, RBF, and the infinite-width ReLU network NNGP and NTK.
 
 Every kernel takes inputs ``x1 (n1, d)`` and ``x2 (n2, d)`` (``x2=None`` means ``x1``) and returns the
 Gram matrix ``(n1, n2)`` as a float64 numpy array, symmetric positive semi-definite when ``x2`` is None.
-Random features return ``phi (n, num_features)`` with ``phi @ phi.T`` converging to the matching kernel
-as ``num_features`` grows. The finite-width counterpart (empirical NTK of a network, and an MLP whose
-infinite-width limit is :func:`relu_ntk`) lives in ``theory.ntk_mlp``. See SCIENCE.md §2 for the
-conventions (K = ΦΦᵀ).
+Their random-feature approximations are in :mod:`theory.kernels.features`, the finite-width NTK of a
+network in :mod:`theory.kernels.empirical`. See docs/maths.md §2 for the conventions (K = ΦΦᵀ).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from numbers import Integral
 
 import numpy as np
 
-__all__ = [
-    "linear",
-    "rbf",
-    "relu_nngp",
-    "relu_ntk",
-    "relu_feature_map",
-    "relu_random_features",
-    "fourier_feature_map",
-    "random_fourier_features",
-]
+from .._checks import check_integer, check_nonnegative, check_positive
 
+from ._inputs import kernel_inputs
 
-# ---------------------------------------------------------------------------------------------------
-# validation helpers (shared with theory.ntk_mlp)
-
-
-def _check_inputs(x1, x2=None, *, name1: str = "x1", name2: str = "x2") -> tuple[np.ndarray, np.ndarray]:
-    """Validate ``x1 (n1, d)`` / ``x2 (n2, d)`` and return them as finite float64 arrays.
-
-    Raises:
-        ValueError: if an input is not 2-D, the feature dimensions differ, or an entry is NaN/inf.
-    """
-    x1 = _as_matrix(x1, name1)
-    if x2 is None:
-        return x1, x1
-    x2 = _as_matrix(x2, name2)
-    if x1.shape[1] != x2.shape[1]:
-        raise ValueError(
-            f"{name1} and {name2} must have the same feature dimension d, got {name1}.shape={x1.shape} "
-            f"and {name2}.shape={x2.shape}"
-        )
-    return x1, x2
-
-
-def _as_matrix(x, name: str) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array of shape (n, d), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or inf entries; kernels need finite inputs")
-    return x
-
-
-def _check_nonnegative(value: float, name: str) -> float:
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_positive(value: float, name: str) -> float:
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_count(value: int, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+__all__ = ["linear", "rbf", "relu_nngp", "relu_ntk"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -97,7 +39,7 @@ def linear(x1, x2=None) -> np.ndarray:
     Raises:
         ValueError: on non-2-D, mismatched or non-finite inputs.
     """
-    a, b = _check_inputs(x1, x2)
+    a, b = kernel_inputs(x1, x2)
     gram = a @ b.T
     return _symmetrise(gram) if x2 is None else gram
 
@@ -125,8 +67,8 @@ def rbf(x1, x2=None, *, lengthscale: float) -> np.ndarray:
     Raises:
         ValueError: on bad inputs or a non-positive lengthscale.
     """
-    lengthscale = _check_positive(lengthscale, "lengthscale")
-    a, b = _check_inputs(x1, x2)
+    lengthscale = check_positive(lengthscale, "lengthscale")
+    a, b = kernel_inputs(x1, x2)
     centre = a.mean(axis=0) if a.shape[0] else 0.0
     a, b = a - centre, b - centre
     sq_dist = np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :] - 2.0 * (a @ b.T)
@@ -189,7 +131,7 @@ def relu_ntk(x1, x2=None, *, depth: int, weight_std: float = 1.0, bias_std: floa
     where (π − θ)/(2π) = E[ReLU′(u) ReLU′(v)] is the degree-0 arc-cosine kernel. These are the values of
     neural-tangents' ``stax.serial(Dense(W_std=σ_w, b_std=σ_b), Relu(), …, Dense(...))`` kernel ``ntk``
     (per output unit; the NTK of a C-output network is this times the C × C identity), and the limit of
-    ``theory.ntk_mlp.empirical_ntk`` for ``theory.ntk_mlp.ntk_mlp`` as the width grows.
+    ``theory.kernels.empirical_ntk`` for ``theory.kernels.ntk_mlp`` as the width grows.
 
     Example:
         >>> relu_ntk([[1.0, 0.0], [0.0, 1.0]], depth=1).round(4)
@@ -223,10 +165,10 @@ def _relu_kernels(x1, x2, depth, weight_std, bias_std, *, with_ntk: bool):
     each layer by the cancellation-free update of :func:`_next_one_minus_cosine`; then
     θ = 2 arcsin(√(u/2)) and sin θ = √(u (2 − u)).
     """
-    depth = _check_count(depth, "depth")
-    w_var = _check_nonnegative(weight_std, "weight_std") ** 2
-    b_var = _check_nonnegative(bias_std, "bias_std") ** 2
-    a, b = _check_inputs(x1, x2)
+    depth = check_integer(depth, "depth", minimum=1)
+    w_var = check_nonnegative(weight_std, "weight_std") ** 2
+    b_var = check_nonnegative(bias_std, "bias_std") ** 2
+    a, b = kernel_inputs(x1, x2)
     same = x2 is None
     dim = a.shape[1]
     if dim == 0:
@@ -308,164 +250,3 @@ def _next_one_minus_cosine(one_minus_cos, angle, diag1, diag2, w_var, b_var):
 
 def _symmetrise(matrix: np.ndarray) -> np.ndarray:
     return 0.5 * (matrix + matrix.T)
-
-
-# ---------------------------------------------------------------------------------------------------
-# random features
-
-
-def relu_feature_map(
-    input_dim: int, *, num_features: int, seed: int, weight_std: float = 1.0, bias_std: float = 0.0
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Random ReLU feature map φ with φ(x)·φ(x′) → ``relu_nngp(x, x′, depth=1)`` (unbiased).
-
-    φ is the last hidden layer of a width-m one-hidden-layer network in the NTK parameterisation,
-    scaled by its read-out weight: with w_j ~ N(0, I_d), b_j ~ N(0, 1) drawn once from ``seed``,
-
-        φ_j(x) = σ_w/√m · ReLU(σ_w w_j·x/√d + σ_b b_j),   j = 1..m,
-
-    so E[φ(x)·φ(x′)] = σ_w² E[ReLU(u) ReLU(v)] with (u, v) ~ N(0, Σ¹), the first term of the depth-1
-    NNGP. When σ_b > 0 the read-out bias contributes the constant σ_b²: the **last** column is then the
-    constant σ_b and m = num_features − 1 random columns are used (ΦΦᵀ is then exactly unbiased).
-    Reference: Cho & Saul (2009); Rahimi & Recht (2007).
-
-    The map holds its draws, so train and test inputs must go through the *same* map (or the same
-    seed): ``phi = relu_feature_map(d, num_features=m, seed=0); phi(x_train), phi(x_test)``.
-
-    Example:
-        >>> phi = relu_feature_map(3, num_features=100, seed=0)
-        >>> phi(np.ones((2, 3))).shape
-        (2, 100)
-
-    Args:
-        input_dim: d >= 1.
-        num_features: number of columns of Φ; >= 1 (>= 2 when ``bias_std > 0``).
-        seed: integer seed of the numpy Generator; the same seed gives the same map.
-        weight_std: σ_w >= 0.
-        bias_std: σ_b >= 0.
-
-    Returns:
-        ``phi(x (n, input_dim)) -> (n, num_features)`` float64 features.
-
-    Raises:
-        ValueError: on bad sizes, negative standard deviations, or (from ``phi``) bad inputs.
-    """
-    input_dim = _check_count(input_dim, "input_dim")
-    weight_std = _check_nonnegative(weight_std, "weight_std")
-    bias_std = _check_nonnegative(bias_std, "bias_std")
-    num_features = _check_count(num_features, "num_features", minimum=2 if bias_std > 0 else 1)
-    num_random = num_features - 1 if bias_std > 0 else num_features
-    rng = np.random.default_rng(_check_count(seed, "seed", minimum=0))
-    weights = rng.standard_normal((input_dim, num_random))
-    biases = rng.standard_normal(num_random)
-
-    def phi(x) -> np.ndarray:
-        x = _check_dim(_as_matrix(x, "x"), input_dim)
-        pre_activation = weight_std * (x @ weights) / math.sqrt(input_dim) + bias_std * biases
-        features = weight_std / math.sqrt(num_random) * np.maximum(pre_activation, 0.0)
-        if bias_std > 0:
-            features = np.concatenate([features, np.full((x.shape[0], 1), bias_std)], axis=1)
-        return features
-
-    return phi
-
-
-def relu_random_features(
-    x, *, num_features: int, seed: int, weight_std: float = 1.0, bias_std: float = 0.0
-) -> np.ndarray:
-    """Random ReLU features ``relu_feature_map(x.shape[1], ...)(x)``; see :func:`relu_feature_map`.
-
-    Use the same ``seed`` for train and test inputs so both get the same map.
-
-    Example:
-        >>> x = np.ones((2, 3))
-        >>> np.array_equal(relu_random_features(x, num_features=8, seed=1),
-        ...                relu_random_features(x, num_features=8, seed=1))
-        True
-
-    Args:
-        x: inputs ``(n, d)``.
-        num_features, seed, weight_std, bias_std: as in :func:`relu_feature_map`.
-
-    Returns:
-        ``(n, num_features)`` float64 features Φ with ΦΦᵀ → ``relu_nngp(x, depth=1, ...)``.
-
-    Raises:
-        ValueError: as :func:`relu_feature_map`.
-    """
-    x = _as_matrix(x, "x")
-    phi = relu_feature_map(
-        x.shape[1], num_features=num_features, seed=seed, weight_std=weight_std, bias_std=bias_std
-    )
-    return phi(x)
-
-
-def fourier_feature_map(
-    input_dim: int, *, num_features: int, lengthscale: float, seed: int
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Random Fourier feature map φ with φ(x)·φ(x′) → ``rbf(x, x′, lengthscale=ℓ)`` (unbiased).
-
-    By Bochner's theorem exp(−‖δ‖²/(2ℓ²)) = E_ω[cos(ω·δ/ℓ)] with ω ~ N(0, I_d); with a random phase
-    β ~ U[0, 2π) (Rahimi & Recht 2007),
-
-        φ_j(x) = √(2/m) cos(ω_j·x/ℓ + β_j),   j = 1..m,   E[φ(x)·φ(x′)] = k(x, x′).
-
-    Pass train and test inputs through the same map (or the same seed).
-
-    Example:
-        >>> phi = fourier_feature_map(3, num_features=50, lengthscale=1.0, seed=0)
-        >>> phi(np.zeros((4, 3))).shape
-        (4, 50)
-
-    Args:
-        input_dim: d >= 1.
-        num_features: m >= 1.
-        lengthscale: ℓ > 0.
-        seed: integer seed of the numpy Generator; the same seed gives the same map.
-
-    Returns:
-        ``phi(x (n, input_dim)) -> (n, num_features)`` float64 features.
-
-    Raises:
-        ValueError: on bad sizes, a non-positive lengthscale, or (from ``phi``) bad inputs.
-    """
-    input_dim = _check_count(input_dim, "input_dim")
-    num_features = _check_count(num_features, "num_features")
-    lengthscale = _check_positive(lengthscale, "lengthscale")
-    rng = np.random.default_rng(_check_count(seed, "seed", minimum=0))
-    frequencies = rng.standard_normal((input_dim, num_features)) / lengthscale
-    phases = rng.uniform(0.0, 2.0 * np.pi, size=num_features)
-
-    def phi(x) -> np.ndarray:
-        x = _check_dim(_as_matrix(x, "x"), input_dim)
-        return math.sqrt(2.0 / num_features) * np.cos(x @ frequencies + phases)
-
-    return phi
-
-
-def random_fourier_features(x, *, num_features: int, lengthscale: float, seed: int) -> np.ndarray:
-    """Random Fourier features ``fourier_feature_map(x.shape[1], ...)(x)``; see :func:`fourier_feature_map`.
-
-    Example:
-        >>> random_fourier_features(np.zeros((2, 3)), num_features=10, lengthscale=1.0, seed=0).shape
-        (2, 10)
-
-    Args:
-        x: inputs ``(n, d)``.
-        num_features, lengthscale, seed: as in :func:`fourier_feature_map`.
-
-    Returns:
-        ``(n, num_features)`` float64 features Φ with ΦΦᵀ → ``rbf(x, lengthscale=lengthscale)``.
-
-    Raises:
-        ValueError: as :func:`fourier_feature_map`.
-    """
-    x = _as_matrix(x, "x")
-    phi = fourier_feature_map(x.shape[1], num_features=num_features, lengthscale=lengthscale, seed=seed)
-    return phi(x)
-
-
-def _check_dim(x: np.ndarray, input_dim: int) -> np.ndarray:
-    if x.shape[1] != input_dim:
-        raise ValueError(f"x must have {input_dim} features (the map's input_dim), got shape {x.shape}")
-    return x
