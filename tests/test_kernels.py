@@ -399,7 +399,7 @@ BAD_CALLS = {
     "mismatched d": (lambda: kernels.linear(np.ones((2, 3)), np.ones((2, 4))), "same feature dimension"),
     "mismatched d rbf": (lambda: kernels.rbf(np.ones((2, 3)), np.ones((2, 4)), lengthscale=1.0), "feature dimension"),
     "mismatched d ntk": (lambda: kernels.relu_ntk(np.ones((2, 3)), np.ones((2, 4)), depth=1), "feature dimension"),
-    "1-D input": (lambda: kernels.linear(np.ones(3)), r"x1 must have shape \(\*, \*\)"),
+    "1-D input": (lambda: kernels.linear(np.ones(3)), r"x1 must be 2-D"),
     "depth 0": (lambda: kernels.relu_ntk(np.ones((2, 3)), depth=0), "depth"),
     "depth float": (lambda: kernels.relu_nngp(np.ones((2, 3)), depth=1.5), "depth"),
     "negative weight_std": (lambda: kernels.relu_nngp(np.ones((2, 3)), depth=1, weight_std=-1.0), "weight_std"),
