@@ -136,7 +136,7 @@ def test_aggregate(verdicts, expected):
 
 
 def test_aggregate_refuses_unknown_verdicts():
-    with pytest.raises(ValueError, match="verdicts must be among"):
+    with pytest.raises(ValueError, match="unknown verdicts"):
         aggregate(["reproduced", "maybe"])
 
 

@@ -241,7 +241,7 @@ def aggregate(verdicts) -> str:
     verdicts = list(verdicts)
     unknown = [v for v in verdicts if v not in VERDICTS]
     if unknown:
-        raise ValueError(f"verdicts must be among {VERDICTS}, got {unknown}.")
+        raise ValueError(f"unknown verdicts {unknown}; verdicts must be among {VERDICTS}.")
     run = [v for v in verdicts if v != "not run"]
     if not run:
         return "not run"
