@@ -187,8 +187,8 @@ def plot(data: dict):
         ax.legend(loc="upper left", fontsize=6)
     accuracy, setting = data["accuracy"], config["setting"]
     figure.suptitle(f"{setting['dataset']}, {setting['model']} {setting['width']}×{setting['depth']}, "
-                    f"{setting['loss']} loss, noise {setting['label_noise']:g}, {data['tracked_points']} tracked points; test accuracy one-hot "
-                    f"{accuracy['onehot']:.3f}, student {accuracy['student']:.3f}", fontsize=9)
+                    f"{setting['loss']} loss, noise {setting['label_noise']:g}, {data['tracked_points']} tracked points; "
+                    f"test accuracy one-hot {accuracy['onehot']:.3f}, student {accuracy['student']:.3f}", fontsize=9)
     return figure
 
 
