@@ -30,20 +30,32 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _config(module, args):
+    """The figure's (quick) Config with the --seed / --data / --data-dir overrides.
+
+    An override goes to the Config's own field of that name, or else to its ``setting`` (a network figure's
+    :class:`theory.nets.experiment.Setting`); a figure that has neither refuses it.
+    """
     config = module.Config.quick() if args.quick else module.Config()
-    overrides = {}
+    overrides, setting_overrides = {}, {}
     fields = {f.name for f in dataclasses.fields(config)}
+    setting = getattr(config, "setting", None) if "setting" in fields else None
+    setting_fields = {f.name for f in dataclasses.fields(setting)} if dataclasses.is_dataclass(setting) else set()
     for name, value in (("seed", args.seed), ("dataset", args.data), ("data_dir", args.data_dir)):
         if value is None:
             continue
-        if name not in fields:
+        if name in fields:
+            overrides[name] = value
+        elif name in setting_fields:
+            setting_overrides[name] = value
+        else:
             raise SystemExit(f"figure {module.NAME!r} does not take --{name.replace('_', '-')}.")
-        overrides[name] = value
+    if setting_overrides:
+        overrides["setting"] = dataclasses.replace(setting, **setting_overrides)
     return dataclasses.replace(config, **overrides)
 
 
 def run_figure(name: str, args) -> list:
-    """Compute, plot and save one figure; returns its claims."""
+    """Compute, plot and save one figure; returns its claims as JSON rows (``Claim.to_dict()``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -56,7 +68,7 @@ def run_figure(name: str, args) -> list:
     config = _config(module, args)
     start = time.perf_counter()
     data = module.compute(config)
-    claims = module.claims(data)
+    claims = [claim.to_dict() for claim in module.claims(data)]
     elapsed = time.perf_counter() - start
     out = Path(args.out)
     save_json(dict(figure=name, seconds=elapsed, claims=claims, data=data), out / f"{name}.json")
@@ -102,7 +114,7 @@ def _report(args) -> int:
 
     names = list(figures.available())
     descriptions = {name: figures.load(name).DESCRIPTION for name in names}
-    md_path, html_path = report.build(args.out, names, figures.KINDS, descriptions)
+    md_path, html_path = report.build(args.out, names, figures.kinds(names), descriptions)
     print(f"report -> {md_path}, {html_path}")
     return 0
 

@@ -24,41 +24,36 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 import theory as th
+from theory.evidence import Claim, Estimate, at_least, less_than
 from theory.metrics import filter_group_progress
 from theory.metrics import matched_deficit
 from theory.nets import analysis, data_for, experiment, make_schedule, tracking, train
+from theory.nets.experiment import Setting
 
 NAME = "bias-nn"
+KIND = "networks"
 DESCRIPTION = "networks: top vs bottom eigen progress (NTK and input kernel), one-hot vs KD, linearised closed form (C3)"
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of the ``bias-nn`` figure.
+    """Settings of the ``bias-nn`` figure: the teacher–student ``setting`` and the figure's own fields.
 
-    Defaults: the lazy regime, where the linearised closed form applies — squared loss, plain SGD (no momentum),
-    η·λ_max(Θ)/n ≈ 0.9 — on digits, where this one-hidden-layer MLP still trains well (test accuracy 0.969
-    one-hot, 0.956 student). On MNIST-1D the same regime leaves the MLP at 0.33 test accuracy; C3 held there too
-    (and with cross-entropy, with or without momentum, on the NTK eigendirections: see the README section).
+    The one-hot network is the teacher itself, so the setting must start the student from the teacher's
+    initialisation (``same_init=True``) and give both the same budget (``teacher_epochs == student_epochs``,
+    :attr:`epochs`); ``record`` epochs are tracked on ``track_points`` training points.
+
+    Defaults: the lazy regime, where the linearised closed form applies — squared loss, plain SGD (no momentum,
+    which makes the top directions overshoot and oscillate), η·λ_max(Θ)/n ≈ 0.9 — on digits, where this
+    one-hidden-layer MLP still trains well (test accuracy 0.969 one-hot, 0.956 student). On MNIST-1D the same
+    regime leaves the MLP at 0.33 test accuracy; C3 held there too (and with cross-entropy, with or without
+    momentum, on the NTK eigendirections: see the README section).
     """
 
-    dataset: str = "digits"
-    data_dir: str | None = None
-    model: str = "mlp"
-    width: int | None = 512
-    depth: int | None = 1
-    n_train: int | None = 1000
-    label_noise: float = 0.0
-    weight_decay: float = 0.0
-    learning_rate: float = 0.01  # η·λ_max(Θ)/n ≈ 0.9 for this MLP: monotone progress on the top directions
-    momentum: float = 0.0  # momentum makes the top directions overshoot and oscillate (no longer flow-like)
-    batch_size: int = 32
-    loss: str = "mse"
-    epochs: int = 100  # one-hot network (= teacher) and student
-    temperature: float = 1.0
+    setting: Setting = Setting(dataset="digits", model="mlp", width=512, depth=1, n_train=1000, learning_rate=0.01,
+                               momentum=0.0, batch_size=32, loss="mse", teacher_epochs=100, student_epochs=100,
+                               same_init=True, record=20, track_points=1000)
     seed: int = 0
-    record: int = 20
-    track_points: int = 1000
     kernels: tuple = ("ntk", "rbf")
     # eigen-index ranges [start, stop), chosen so that the top group is fit during training (not at once) and the
     # bottom group only in part (progress ≈ 0.3 for the one-hot network at the last epoch)
@@ -67,11 +62,25 @@ class Config:
     run_dir: str = "results/runs"
     progress: bool = True
 
+    def __post_init__(self):
+        if not isinstance(self.setting, Setting):
+            raise ValueError(f"setting must be a theory.nets.experiment.Setting, got {type(self.setting).__name__}.")
+        if not self.setting.same_init or self.setting.teacher_epochs != self.setting.student_epochs:
+            raise ValueError("setting must have same_init=True and teacher_epochs == student_epochs (the one-hot "
+                             f"network is the teacher), got same_init={self.setting.same_init}, teacher_epochs="
+                             f"{self.setting.teacher_epochs}, student_epochs={self.setting.student_epochs}.")
+
+    @property
+    def epochs(self) -> int:
+        """The budget of the one-hot network (= teacher) and of the student."""
+        return self.setting.student_epochs
+
     @classmethod
     def quick(cls, **overrides) -> "Config":
         """Digits, 300 points, a narrow MLP, 40 epochs of batch 32 (seconds)."""
-        return replace(cls(dataset="digits", width=128, n_train=300, epochs=40, batch_size=32, record=8,
-                           track_points=300, top=(5, 20), bottom=(40, 120)), **overrides)
+        setting = replace(cls.setting, width=128, n_train=300, teacher_epochs=40, student_epochs=40, batch_size=32,
+                          record=8, track_points=300)
+        return replace(cls(setting=setting, top=(5, 20), bottom=(40, 120)), **overrides)
 
 
 # --------------------------------------------------------------------------------------------- compute
@@ -98,14 +107,13 @@ def _closed_form(spectrum, targets, initial, groups, times, teacher_time=None):
 
 def compute(config: Config = Config()) -> dict:
     """Trains or reuses the one-hot network and its student; progress curves, deficits and closed forms."""
-    setting = experiment.setting_from(config, same_init=True, teacher_epochs=config.epochs,
-                                      student_epochs=config.epochs)
+    setting = config.setting
     onehot_config = experiment.teacher_config(setting, config.seed)
     student_config = experiment.student_config(setting, config.seed)
     onehot = train(onehot_config, config.run_dir, progress=config.progress)
     student = train(student_config, config.run_dir, progress=config.progress)
     data = data_for(onehot_config)
-    index = tracking.tracked_points(data, config.track_points)
+    index = tracking.tracked_points(data, setting.track_points)
     if not config.top[1] <= config.bottom[0] < config.bottom[1] <= len(index):
         raise ValueError(f"need top < bottom <= track points {len(index)}, got top={config.top}, bottom={config.bottom}.")
     groups = {"top": tuple(config.top), "bottom": tuple(config.bottom)}
@@ -120,7 +128,7 @@ def compute(config: Config = Config()) -> dict:
         deficit = matched_deficit(curves["onehot"]["top"][1:], curves["onehot"]["bottom"][1:],
                                   curves["student"]["top"][1:], curves["student"]["bottom"][1:])
         entry = dict(curves=curves, deficit=deficit, eigenvalues=spectrum.eigenvalues[: config.bottom[1]])
-        if kernel == "ntk" and config.loss == "mse":
+        if kernel == "ntk" and setting.loss == "mse":
             centred = lambda a: a - a.mean(axis=-1, keepdims=True)  # noqa: E731
             targets = centred(data.one_hot_train()[index])
             initial = centred(onehot.logits_at(0, "train")[index].astype(np.float64))
@@ -179,38 +187,35 @@ def plot(data: dict):
         ax.set(xlabel=f"progress, top {tuple(config['top'])}", ylabel=f"progress, bottom {tuple(config['bottom'])}",
                title=f"{kernel}: deficit > 0 at {np.mean(deficits > 0) if deficits.size else float('nan'):.0%}")
         ax.legend(loc="upper left", fontsize=6)
-    accuracy = data["accuracy"]
-    figure.suptitle(f"{config['dataset']}, {config['model']} {config['width']}×{config['depth']}, {config['loss']} loss, "
-                    f"noise {config['label_noise']:g}, {data['tracked_points']} tracked points; test accuracy one-hot "
-                    f"{accuracy['onehot']:.3f}, student {accuracy['student']:.3f}", fontsize=9)
+    accuracy, setting = data["accuracy"], config["setting"]
+    figure.suptitle(f"{setting['dataset']}, {setting['model']} {setting['width']}×{setting['depth']}, "
+                    f"{setting['loss']} loss, noise {setting['label_noise']:g}, {data['tracked_points']} tracked points; "
+                    f"test accuracy one-hot {accuracy['onehot']:.3f}, student {accuracy['student']:.3f}", fontsize=9)
     return figure
 
 
 # --------------------------------------------------------------------------------------------- claims
 def claims(data: dict) -> list:
     """C3 per kernel (matched deficit positive at ≥ 80 % of points), and the linearised closed form's accuracy."""
-    config = data["config"]
+    config = data["config"]["setting"]
     setting = f"{config['dataset']}, {config['model']}, {config['loss']} loss, noise {config['label_noise']:g}"
     result = []
     for kernel, entry in data["kernels"].items():
         deficits = np.asarray(entry["deficit"], dtype=float)
-        if deficits.size == 0:
-            result.append(dict(claim=f"C3 ({kernel})", setting=setting, statement="student behind on bottom directions",
-                               measured="no student point within the one-hot network's top-progress range",
-                               criterion="≥ 80 % of matched points with deficit > 0", verdict="not run"))
-            continue
-        fraction = float(np.mean(deficits > 0))
-        result.append(dict(
+        share = Estimate.share(deficits > 0)  # not run without matched points
+        result.append(Claim(
             claim=f"C3 ({kernel})", setting=setting,
-            statement="at equal top-direction progress the student has less bottom-direction progress",
-            measured=f"deficit > 0 at {fraction:.0%} of {deficits.size} matched epochs (median {np.median(deficits):+.3g})",
-            criterion="≥ 80 % of matched points with deficit > 0",
-            verdict="reproduced" if fraction >= 0.8 else "not reproduced"))
+            statement="at equal top-direction progress the student has less bottom-direction progress"
+            if deficits.size else "student behind on bottom directions",
+            measured=f"deficit > 0 at {share.value:.0%} of {deficits.size} matched epochs (median "
+                     f"{np.median(deficits):+.3g})" if deficits.size
+            else "no student point within the one-hot network's top-progress range",
+            evidence=share, criterion=at_least(0.8), criterion_text="≥ 80 % of matched points with deficit > 0"))
         if "closed_form_max_abs" in entry:
             gap = entry["closed_form_max_abs"]
-            result.append(dict(
+            result.append(Claim(
                 claim="linearised", setting=setting + f", {kernel} kernel",
                 statement="gradient flow on the NTK at initialisation predicts the networks' group progress",
                 measured=f"max |closed form − network| = {gap:.3f} over recorded epochs, both models and groups",
-                criterion="< 0.1", verdict="reproduced" if gap < 0.1 else "not reproduced"))
+                evidence=Estimate(gap), criterion=less_than(0.1), criterion_text="< 0.1"))
     return result

@@ -35,8 +35,10 @@ import theory as th
 from theory import denoise, kernels
 from theory import data as synthetic  # the synthetic datasets live in theory.data
 from theory.data import one_hot
+from theory.evidence import Claim, Estimate, at_least, greater_than, less_than
 
 NAME = "denoise"
+KIND = "theory"
 DESCRIPTION = (
     "distillation as a gradient denoiser (C4) on data with known p*: per-point label noise, minibatch "
     "gradient variance vs batch size, noise per eigendirection, one-hot / Bayes / teacher / late students"
@@ -382,10 +384,6 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
-def _verdict(ok: bool) -> str:
-    return "reproduced" if ok else "not reproduced"
-
-
 def claims(data: dict) -> list:
     """Verdicts that the numbers support, with the numbers."""
     a, b, c, d, f = (data[k] for k in "abcdf")
@@ -419,84 +417,92 @@ def claims(data: dict) -> list:
     hard_bayes = students["bayes"]["hard_distance"][-1]
     risk_z = np.abs(np.asarray(f["gap"]) - np.asarray(f["predicted_gap"])) / np.asarray(f["gap_standard_error"])
     return [
-        dict(claim="C4 noise", setting=setting + ", training points",
-             statement="one-hot label noise has E‖e_y − p*‖² = 1 − ‖p*‖², largest on hard points",
-             measured=f"binned by max p*: max |z| {binned_z.max():.2f} over {binned_z.size} bins ({np.mean(z < 3):.3f} "
-                      f"of single points within 3 SE); mean noise hard {a['hard_mean']:.3f} vs easy "
-                      f"{a['easy_mean']:.3f}",
-             criterion="every bin within 4 SE and hard > easy",
-             verdict=_verdict(binned_z.max() < 4 and a["hard_mean"] > a["easy_mean"])),
-        dict(claim="C4 zero mean", setting=setting + f", {data['config']['label_draws']} label draws",
-             statement="e_y − p*(x) has mean zero (the Bayes teacher's gradient is the one-hot gradient's mean)",
-             measured=f"R = draws·Σ‖mean noise‖²/Σ(1 − ‖p*‖²) = {a['zero_mean_ratio']:.3f} ± "
-                      f"{a['zero_mean_ratio_error']:.3f}",
-             criterion="|R − 1| < 4 SE (R = 1 for zero-mean noise)",
-             verdict=_verdict(abs(a["zero_mean_ratio"] - 1) < 4 * a["zero_mean_ratio_error"])),
-        dict(claim="C4 variance", setting=setting + f", gradient at GD step {b['state_steps']}",
-             statement="Bayes targets remove the label-noise part of the minibatch gradient variance",
-             measured=f"removed {removed[0]:.1%} at b=1, {removed[len(removed) // 2]:.1%} at "
-                      f"b={sizes[len(sizes) // 2]}, {removed[-1]:.0%} at b={sizes[-1]} (at initialisation "
-                      f"{np.asarray(b['removed_by_bayes_initial'])[0]:.1%} at b=1)",
-             criterion="Bayes < one-hot at every b, in the closed form and in the Monte Carlo estimates",
-             verdict=_verdict(bool(np.all(bayes < onehot)) and bool(np.all(monte_carlo_bayes < monte_carlo_onehot)))),
-        dict(claim="closed form", setting=setting + f", {data['config']['gradient_draws']} draws per batch size",
-             statement="the closed-form minibatch variance equals Monte Carlo over label and batch draws",
-             measured=f"max |Monte Carlo − closed form| / SE = {monte_carlo_z.max():.2f} over {monte_carlo_z.size} "
-                      "comparisons",
-             criterion="< 4 at every comparison",
-             verdict=_verdict(monte_carlo_z.max() < 4)),
-        dict(claim="C4 teacher", setting=setting + f", trained teacher (T={d['teacher_steps']})",
-             statement="a trained teacher's targets give a lower gradient error (variance + bias²) than one-hot",
-             measured=f"teacher error / one-hot variance = {teacher_error[0] / onehot[0]:.3f} at b=1, "
-                      f"{teacher_error[-1] / onehot[-1]:.3f} at b={sizes[-1]}; lower at b in "
-                      f"{teacher_better.tolist()} (at initialisation the teacher removes "
-                      f"{np.asarray(b['removed_by_teacher_initial'])[0]:.1%} at b=1, "
-                      f"{np.asarray(b['removed_by_teacher_initial'])[-1]:.1%} at b={sizes[-1]})",
-             criterion="lower at every batch size",
-             verdict=_verdict(teacher_better.size == sizes.size)),
-        dict(claim="C4 eigenspace", setting=setting + f", top {c['top_directions']} eigendirections of K",
-             statement="label noise is spread over all eigendirections, the signal p* sits in the top ones",
-             measured=f"share in top directions: noise {share['noise']:.3f} (uniform {share['uniform']:.3f}), "
-                      f"signal {share['signal']:.3f}, teacher error {share['teacher_bias']:.3f}, "
-                      f"function-space noise {share['function']:.3f}",
-             criterion="signal share > 0.9 and noise share < 2 × uniform",
-             verdict=_verdict(share["signal"] > 0.9 and share["noise"] < 2 * share["uniform"])),
-        dict(claim="C4 hard points", setting=setting + ", final step, training points",
-             statement="one-hot training's excess error sits on hard points; Bayes targets remove it",
-             measured=f"mean ‖F − p*‖²: one-hot hard {hard_onehot:.3f} / easy {easy_onehot:.3f}; Bayes targets "
-                      f"hard {hard_bayes:.3f}",
-             criterion="one-hot hard > easy and Bayes-target hard < one-hot hard",
-             verdict=_verdict(hard_onehot > easy_onehot and hard_bayes < hard_onehot)),
-        dict(claim="C4 students", setting=setting + ", test points, last step",
-             statement="students on Bayes or teacher targets generalise better than one-hot training",
-             measured=f"test ‖f − p*‖²: one-hot {final_distance['onehot']:.4g}, Bayes {final_distance['bayes']:.4g}, "
-                      f"teacher targets {final_distance['teacher']:.4g}; accuracy {final['onehot']:.3f}, "
-                      f"{final['bayes']:.3f}, {final['teacher']:.3f} (Bayes classifier {d['bayes_accuracy']:.3f})",
-             criterion="final Bayes and teacher-target distance to p* < one-hot's",
-             verdict=_verdict(final_distance["bayes"] < final_distance["onehot"]
-                              and final_distance["teacher"] < final_distance["onehot"])),
-        dict(claim="C4 early stop", setting=setting + ", test points, each at its best step",
-             statement="distillation from the trained teacher beats early-stopped one-hot training",
-             measured=f"best test ‖f − p*‖²: one-hot {best_distance['onehot']:.4g}, teacher targets "
-                      f"{best_distance['teacher']:.4g}, late switch {best_distance['late']:.4g}, Bayes targets "
-                      f"{best_distance['bayes']:.4g}; best accuracy {best['onehot']:.3f}, {best['teacher']:.3f}, "
-                      f"{best['late']:.3f}, {best['bayes']:.3f}",
-             criterion="best teacher-target distance to p* below 0.99 × best one-hot's",
-             verdict=_verdict(best_distance["teacher"] < 0.99 * best_distance["onehot"])),
-        dict(claim="C2", setting=setting + f", switch at step {d['switch_step']}, last step",
-             statement="late distillation recovers most of the distillation gain",
-             measured=(f"late switch test ‖f − p*‖² {final_distance['late']:.4g}: {recovered:.0%} of the "
-                       f"teacher-target gain {gain:.4g}; accuracy {final['late']:.3f} (one-hot {final['onehot']:.3f}, "
-                       f"teacher targets {final['teacher']:.3f}); at step {steps[after]} (≈ 2s) "
-                       f"{recovered_after:.0%} recovered") if np.isfinite(recovered) else
-                      f"no gain to recover (teacher targets {final_distance['teacher']:.4f} vs one-hot "
-                      f"{final_distance['onehot']:.4f})",
-             criterion="≥ 50% of the gain in distance to p* recovered at the last step",
-             verdict=_verdict(np.isfinite(recovered) and recovered >= 0.5)),
-        dict(claim="Menon", setting=setting + f", fixed teacher f, {data['config']['risk_repeats']} samples per n",
-             statement="the Bayes-distilled risk has lower variance, by (1/n) E_x Var[ℓ_y(f(x)) | x]",
-             measured=f"gap measured/predicted {np.round(np.asarray(f['gap']) / np.asarray(f['predicted_gap']), 3).tolist()}"
-                      f" at n={np.asarray(f['sample_size']).tolist()}, max |z| {risk_z.max():.2f}",
-             criterion="measured gap within 4 SE of the formula at every n",
-             verdict=_verdict(bool(np.all(risk_z < 4)))),
+        Claim(claim="C4 noise", setting=setting + ", training points",
+              statement="one-hot label noise has E‖e_y − p*‖² = 1 − ‖p*‖², largest on hard points",
+              measured=f"binned by max p*: max |z| {binned_z.max():.2f} over {binned_z.size} bins ({np.mean(z < 3):.3f} "
+                       f"of single points within 3 SE); mean noise hard {a['hard_mean']:.3f} vs easy "
+                       f"{a['easy_mean']:.3f}",
+              evidence=(Estimate.maximum(binned_z), Estimate(a["hard_mean"] - a["easy_mean"])),
+              criterion=(less_than(4.0), greater_than(0.0)),
+              criterion_text="every bin within 4 SE and hard > easy"),
+        Claim(claim="C4 zero mean", setting=setting + f", {data['config']['label_draws']} label draws",
+              statement="e_y − p*(x) has mean zero (the Bayes teacher's gradient is the one-hot gradient's mean)",
+              measured=f"R = draws·Σ‖mean noise‖²/Σ(1 − ‖p*‖²) = {a['zero_mean_ratio']:.3f} ± "
+                       f"{a['zero_mean_ratio_error']:.3f}",
+              evidence=Estimate(np.divide(abs(a["zero_mean_ratio"] - 1), a["zero_mean_ratio_error"])),
+              criterion=less_than(4.0),
+              criterion_text="|R − 1| < 4 SE (R = 1 for zero-mean noise)"),
+        Claim(claim="C4 variance", setting=setting + f", gradient at GD step {b['state_steps']}",
+              statement="Bayes targets remove the label-noise part of the minibatch gradient variance",
+              measured=f"removed {removed[0]:.1%} at b=1, {removed[len(removed) // 2]:.1%} at "
+                       f"b={sizes[len(sizes) // 2]}, {removed[-1]:.0%} at b={sizes[-1]} (at initialisation "
+                       f"{np.asarray(b['removed_by_bayes_initial'])[0]:.1%} at b=1)",
+              # Bayes < one-hot at every b: the largest difference is negative
+              evidence=(Estimate.maximum(bayes - onehot), Estimate.maximum(monte_carlo_bayes - monte_carlo_onehot)),
+              criterion=(less_than(0.0), less_than(0.0)),
+              criterion_text="Bayes < one-hot at every b, in the closed form and in the Monte Carlo estimates"),
+        Claim(claim="closed form", setting=setting + f", {data['config']['gradient_draws']} draws per batch size",
+              statement="the closed-form minibatch variance equals Monte Carlo over label and batch draws",
+              measured=f"max |Monte Carlo − closed form| / SE = {monte_carlo_z.max():.2f} over {monte_carlo_z.size} "
+                       "comparisons",
+              evidence=Estimate.maximum(monte_carlo_z), criterion=less_than(4.0),
+              criterion_text="< 4 at every comparison"),
+        Claim(claim="C4 teacher", setting=setting + f", trained teacher (T={d['teacher_steps']})",
+              statement="a trained teacher's targets give a lower gradient error (variance + bias²) than one-hot",
+              measured=f"teacher error / one-hot variance = {teacher_error[0] / onehot[0]:.3f} at b=1, "
+                       f"{teacher_error[-1] / onehot[-1]:.3f} at b={sizes[-1]}; lower at b in "
+                       f"{teacher_better.tolist()} (at initialisation the teacher removes "
+                       f"{np.asarray(b['removed_by_teacher_initial'])[0]:.1%} at b=1, "
+                       f"{np.asarray(b['removed_by_teacher_initial'])[-1]:.1%} at b={sizes[-1]})",
+              evidence=Estimate.maximum(teacher_error - onehot), criterion=less_than(0.0),
+              criterion_text="lower at every batch size"),
+        Claim(claim="C4 eigenspace", setting=setting + f", top {c['top_directions']} eigendirections of K",
+              statement="label noise is spread over all eigendirections, the signal p* sits in the top ones",
+              measured=f"share in top directions: noise {share['noise']:.3f} (uniform {share['uniform']:.3f}), "
+                       f"signal {share['signal']:.3f}, teacher error {share['teacher_bias']:.3f}, "
+                       f"function-space noise {share['function']:.3f}",
+              evidence=(Estimate(share["signal"]), Estimate(np.divide(share["noise"], share["uniform"]))),
+              criterion=(greater_than(0.9), less_than(2.0)),
+              criterion_text="signal share > 0.9 and noise share < 2 × uniform"),
+        Claim(claim="C4 hard points", setting=setting + ", final step, training points",
+              statement="one-hot training's excess error sits on hard points; Bayes targets remove it",
+              measured=f"mean ‖F − p*‖²: one-hot hard {hard_onehot:.3f} / easy {easy_onehot:.3f}; Bayes targets "
+                       f"hard {hard_bayes:.3f}",
+              evidence=(Estimate(hard_onehot - easy_onehot), Estimate(hard_bayes - hard_onehot)),
+              criterion=(greater_than(0.0), less_than(0.0)),
+              criterion_text="one-hot hard > easy and Bayes-target hard < one-hot hard"),
+        Claim(claim="C4 students", setting=setting + ", test points, last step",
+              statement="students on Bayes or teacher targets generalise better than one-hot training",
+              measured=f"test ‖f − p*‖²: one-hot {final_distance['onehot']:.4g}, Bayes {final_distance['bayes']:.4g}, "
+                       f"teacher targets {final_distance['teacher']:.4g}; accuracy {final['onehot']:.3f}, "
+                       f"{final['bayes']:.3f}, {final['teacher']:.3f} (Bayes classifier {d['bayes_accuracy']:.3f})",
+              evidence=(Estimate(final_distance["bayes"] - final_distance["onehot"]),
+                        Estimate(final_distance["teacher"] - final_distance["onehot"])),
+              criterion=(less_than(0.0), less_than(0.0)),
+              criterion_text="final Bayes and teacher-target distance to p* < one-hot's"),
+        Claim(claim="C4 early stop", setting=setting + ", test points, each at its best step",
+              statement="distillation from the trained teacher beats early-stopped one-hot training",
+              measured=f"best test ‖f − p*‖²: one-hot {best_distance['onehot']:.4g}, teacher targets "
+                       f"{best_distance['teacher']:.4g}, late switch {best_distance['late']:.4g}, Bayes targets "
+                       f"{best_distance['bayes']:.4g}; best accuracy {best['onehot']:.3f}, {best['teacher']:.3f}, "
+                       f"{best['late']:.3f}, {best['bayes']:.3f}",
+              evidence=Estimate(np.divide(best_distance["teacher"], best_distance["onehot"])),
+              criterion=less_than(0.99),
+              criterion_text="best teacher-target distance to p* below 0.99 × best one-hot's"),
+        Claim(claim="C2", setting=setting + f", switch at step {d['switch_step']}, last step",
+              statement="late distillation recovers most of the distillation gain",
+              measured=(f"late switch test ‖f − p*‖² {final_distance['late']:.4g}: {recovered:.0%} of the "
+                        f"teacher-target gain {gain:.4g}; accuracy {final['late']:.3f} (one-hot {final['onehot']:.3f}, "
+                        f"teacher targets {final['teacher']:.3f}); at step {steps[after]} (≈ 2s) "
+                        f"{recovered_after:.0%} recovered") if np.isfinite(recovered) else
+                       f"no gain to recover (teacher targets {final_distance['teacher']:.4f} vs one-hot "
+                       f"{final_distance['onehot']:.4f})",
+              evidence=Estimate(recovered), criterion=at_least(0.5),  # not run without a gain to recover
+              criterion_text="≥ 50% of the gain in distance to p* recovered at the last step"),
+        Claim(claim="Menon", setting=setting + f", fixed teacher f, {data['config']['risk_repeats']} samples per n",
+              statement="the Bayes-distilled risk has lower variance, by (1/n) E_x Var[ℓ_y(f(x)) | x]",
+              measured=f"gap measured/predicted {np.round(np.asarray(f['gap']) / np.asarray(f['predicted_gap']), 3).tolist()}"
+                       f" at n={np.asarray(f['sample_size']).tolist()}, max |z| {risk_z.max():.2f}",
+              evidence=Estimate.maximum(risk_z), criterion=less_than(4.0),
+              criterion_text="measured gap within 4 SE of the formula at every n"),
     ]

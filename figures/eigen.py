@@ -21,10 +21,12 @@ import numpy as np
 
 import theory as th
 from theory import kernels
+from theory.evidence import Claim, Estimate, Exact, greater_than, less_than
 from theory.metrics import filter_group_progress
 from theory.metrics import matched_deficit
 
 NAME = "eigen"
+KIND = "theory"
 DESCRIPTION = (
     "distillation as a regulariser in eigenspace: factors per direction, top-vs-bottom progress plane "
     "(closed form + simulated GD), errors under label noise"
@@ -233,42 +235,41 @@ def claims(data: dict) -> list:
     """Verdicts that the numbers support, with the numbers."""
     b, c = data["b"], data["c"]
     deficits = np.concatenate([np.asarray(s["bottom_deficit"], dtype=float) for s in b["students"]])
-    interior = deficits[np.abs(deficits) > 1e-12]
-    below = bool(interior.size and np.all(interior > 0))
+    interior = deficits[np.abs(deficits) > 1e-12]  # closed-form deficits: |d| ≤ 1e-12 is round-off
     teacher_test, student_test = np.asarray(c["teacher_test_error"]), np.asarray(c["student_test_error"])
     teacher_final, student_final = float(teacher_test[-1]), float(student_test[-1])
     return [
-        dict(
+        Claim(
             claim="C3",
             setting=f"{data['config']['dataset']}, {data['config']['kernel']} kernel, closed form",
             statement="at equal progress on top directions, the student has less progress on bottom directions",
             measured=f"min deficit {interior.min() if interior.size else float('nan'):.3g}, "
             f"max {interior.max() if interior.size else float('nan'):.3g} over {interior.size} matched points",
-            criterion="deficit > 0 at every matched point",
-            verdict="reproduced" if below else "not reproduced",
+            evidence=Exact(Estimate.minimum(interior).value, tolerance=1e-12), criterion=greater_than(0.0),
+            criterion_text="deficit > 0 at every matched point",
         ),
-        dict(
+        Claim(
             claim="closed form",
             setting="simulated float64 kernel GD at the markers of panel (b)",
             statement="closed-form group progress equals simulated GD",
             measured=f"max |closed form - simulation| = {b['closed_form_vs_simulation_max_abs']:.2e}",
-            criterion="< 1e-8",
-            verdict="reproduced" if b["closed_form_vs_simulation_max_abs"] < 1e-8 else "not reproduced",
+            evidence=Estimate(b["closed_form_vs_simulation_max_abs"]), criterion=less_than(1e-8),
+            criterion_text="< 1e-8",
         ),
-        dict(
+        Claim(
             claim="C5",
             setting=f"{int(round(100 * c['label_noise']))}% label noise, equal budgets, longest budget T",
             statement="the student generalises better than its (over-trained) teacher",
             measured=f"test error teacher {teacher_final:.3f}, student {student_final:.3f}",
-            criterion="student test error < teacher test error",
-            verdict="reproduced" if student_final < teacher_final else "not reproduced",
+            evidence=Estimate(student_final - teacher_final), criterion=less_than(0.0),
+            criterion_text="student test error < teacher test error",
         ),
-        dict(
+        Claim(
             claim="C5 (early stop)",
             setting=f"{int(round(100 * c['label_noise']))}% label noise, each at its best budget",
             statement="distillation beats early stopping of the teacher",
             measured=f"best test error teacher {teacher_test[1:].min():.3f}, student {student_test[1:].min():.3f}",
-            criterion="student's best < teacher's best",
-            verdict="reproduced" if student_test[1:].min() < teacher_test[1:].min() else "not reproduced",
+            evidence=Estimate(student_test[1:].min() - teacher_test[1:].min()), criterion=less_than(0.0),
+            criterion_text="student's best < teacher's best",
         ),
     ]

@@ -26,15 +26,19 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from theory.evidence import Claim, Estimate, greater_than
 from theory.nets import analysis, experiment, train
+from theory.nets.experiment import Setting
 
 NAME = "exaggeration"
+KIND = "networks"
 DESCRIPTION = "networks: φ(p_student) against φ(p_teacher) on train and test, OLS slope and binned means (C1)"
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of the ``exaggeration`` figure.
+    """Settings of the ``exaggeration`` figure: the teacher–student ``setting`` (its temperature is replaced by
+    each of ``temperatures``; students and controls record no intermediate epochs) and the figure's own fields.
 
     Defaults from the sweep (``python -m theory.nets.sweep --grid focus --seeds 3``): C1 (test slope > 1) held only
     for the MLP on MNIST-1D at τ ≥ 2, most clearly with 20 % label noise at τ = 4 (slopes 1.022, 1.032, 1.022 on
@@ -42,18 +46,8 @@ class Config:
     setting. The default shows both temperatures of that setting.
     """
 
-    dataset: str = "mnist1d"
-    data_dir: str | None = None
-    model: str = "mlp"
-    width: int | None = None
-    depth: int | None = None
-    n_train: int | None = None
-    label_noise: float = 0.2
-    weight_decay: float = 0.0
-    learning_rate: float = 0.05
-    batch_size: int = 128
-    teacher_epochs: int = 60
-    student_epochs: int = 60
+    setting: Setting = Setting(dataset="mnist1d", model="mlp", label_noise=0.2, teacher_epochs=60,
+                               student_epochs=60, record=0)
     temperatures: tuple = (1.0, 4.0)
     seed: int = 0
     repeats: int = 3  # seeds seed, seed + 1, …
@@ -69,8 +63,8 @@ class Config:
     @classmethod
     def quick(cls, **overrides) -> "Config":
         """Small MLP on digits, a few epochs, one seed (seconds)."""
-        return replace(cls(dataset="digits", model="mlp", width=64, depth=1, teacher_epochs=10, student_epochs=10,
-                           repeats=1, bins=10, kernel_n_train=200, kernel_steps=100), **overrides)
+        setting = replace(cls.setting, dataset="digits", width=64, depth=1, teacher_epochs=10, student_epochs=10)
+        return replace(cls(setting=setting, repeats=1, bins=10, kernel_n_train=200, kernel_steps=100), **overrides)
 
 
 # --------------------------------------------------------------------------------------------- compute
@@ -93,7 +87,7 @@ def compute(config: Config = Config()) -> dict:
     seeds = list(range(config.seed, config.seed + config.repeats))
     results = []
     for temperature in config.temperatures:
-        setting = experiment.setting_from(config, record=0, temperature=temperature)
+        setting = replace(config.setting, temperature=temperature)
         per_seed = []
         for seed in seeds:
             runs = {role: train(make(setting, seed), config.run_dir, progress=config.progress) for role, make in (
@@ -117,9 +111,9 @@ def _kernel_prediction(config: Config) -> list:
     from theory import exaggeration, softmax
     from theory.regimes import kernel_task, regime_map
 
-    task = kernel_task(config.dataset, n_train=config.kernel_n_train, seed=config.seed)
+    task = kernel_task(config.setting.dataset, n_train=config.kernel_n_train, seed=config.seed)
     result = regime_map(task, teacher_steps=[config.kernel_steps], student_steps=[config.kernel_steps],
-                        temperatures=list(config.temperatures), noise_rates=[config.label_noise],
+                        temperatures=list(config.temperatures), noise_rates=[config.setting.label_noise],
                         noise_seed=config.seed, bins=config.bins, bottom=(10, min(40, task.data.n_train)),
                         keep_logits=True)
     entries = []
@@ -168,7 +162,7 @@ def plot(data: dict):
                    title=f"τ = {result['temperature']:g}, {split}: slope {summary['slope']:.3f} "
                          f"(control {summary['control_slope']:.3f})")
             ax.legend(loc="upper left")
-    config = data["config"]
+    config = data["config"]["setting"]
     figure.suptitle(f"{config['dataset']}, {config['model']}, noise {config['label_noise']:g}, teacher "
                     f"{config['teacher_epochs']} / student {config['student_epochs']} epochs; titles: mean slope over "
                     f"{len(data['seeds'])} seed(s); points and bins: seed {data['seeds'][0]}", fontsize=9)
@@ -178,7 +172,7 @@ def plot(data: dict):
 # --------------------------------------------------------------------------------------------- claims
 def claims(data: dict) -> list:
     """Per temperature: C1 on test and train (slope > 1), and against the one-hot control (seed-noise baseline)."""
-    config = data["config"]
+    config = data["config"]["setting"]
     result = []
     for entry in data["temperatures"]:
         per_seed = entry["per_seed"]
@@ -186,28 +180,28 @@ def claims(data: dict) -> list:
                    f"τ={entry['temperature']:g}, {len(per_seed)} seed(s)")
         for split in ("test", "train"):
             slopes = [s[split]["slope"] for s in per_seed]
-            result.append(dict(
+            result.append(Claim(
                 claim=f"C1 {split} τ={entry['temperature']:g}", setting=setting,
                 statement=f"the student exaggerates the teacher's confidence on {split} points (OLS slope > 1)",
                 measured=f"slope {np.mean(slopes):.3f} (per seed {', '.join(f'{v:.3f}' for v in slopes)})",
-                criterion="mean slope > 1",
-                verdict="reproduced" if np.mean(slopes) > 1 else "not reproduced"))
+                evidence=Estimate.mean(slopes), criterion=greater_than(1.0), criterion_text="mean slope > 1"))
         students = [s["test"]["slope"] for s in per_seed]
         controls = [s["test"]["control_slope"] for s in per_seed]
         kernel = next((k for k in data.get("kernel", []) if k["temperature"] == entry["temperature"]), None)
         if kernel is not None:
-            result.append(dict(
+            network = np.mean(students)
+            result.append(Claim(
                 claim="kernel vs network", setting=setting + f", RBF kernel n={kernel['n_train']}, T = t̃ = "
                 f"{kernel['steps']} GD steps, test",
                 statement="the kernel model's slope is on the same side of 1 as the networks'",
-                measured=f"kernel {kernel['test']['slope']:.3f}, networks {np.mean([s['test']['slope'] for s in per_seed]):.3f}",
-                criterion="both > 1 or both <= 1",
-                verdict="reproduced" if (kernel["test"]["slope"] > 1) == (np.mean([s["test"]["slope"] for s in per_seed]) > 1)
-                else "not reproduced"))
-        result.append(dict(
+                measured=f"kernel {kernel['test']['slope']:.3f}, networks {network:.3f}",
+                # same side of 1 <=> (kernel − 1)(networks − 1) > 0
+                evidence=Estimate((kernel["test"]["slope"] - 1.0) * (network - 1.0)), criterion=greater_than(0.0),
+                criterion_text="both > 1 or both <= 1"))
+        result.append(Claim(
             claim=f"C1 vs ctl τ={entry['temperature']:g}", setting=setting + ", test",
             statement="the student's slope exceeds that of an independently trained one-hot network (seed noise)",
             measured=f"student {np.mean(students):.3f}, control {np.mean(controls):.3f}",
-            criterion="student slope > control slope for every seed",
-            verdict="reproduced" if all(a > b for a, b in zip(students, controls)) else "not reproduced"))
+            evidence=Estimate.minimum(np.subtract(students, controls)), criterion=greater_than(0.0),
+            criterion_text="student slope > control slope for every seed"))
     return result

@@ -34,10 +34,12 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.metrics import exaggeration, softmax
 from theory.regimes import confidence_diagnostics, kernel_task, regime_map
 
 NAME = "exaggeration-theory"
+KIND = "theory"
 DESCRIPTION = (
     "confidence exaggeration (C1) of a kernel self-distilled student with cross-entropy: φ(p_te) vs φ(p_st) on "
     "train/test, slope against student budget and temperature"
@@ -169,10 +171,6 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
-def _c1(values: dict) -> bool:
-    return values["slope"] > 1 and values["frac_low_below"] > 0.5
-
-
 def claims(data: dict) -> list:
     """C1 in each scatter setting and split; what moves the slope (budget, clip)."""
     result = []
@@ -180,7 +178,7 @@ def claims(data: dict) -> list:
     for panel in data["scatters"]:
         for split in ("train", "test"):
             values = panel[split]
-            result.append(dict(
+            result.append(Claim(
                 claim="C1",
                 setting=f"{config['dataset']}, {split}, τ={panel['temperature']:g}, t̃={panel['student_steps']}, "
                         f"T={config['teacher_steps']}, noise {config['label_noise']:g}",
@@ -189,30 +187,32 @@ def claims(data: dict) -> list:
                 measured=f"slope {values['slope']:.3f} (binned {values['slope_binned']:.3f}), low below "
                          f"{values['frac_low_below']:.2f}, high above {values['frac_high_above']:.2f}, all below "
                          f"{values['frac_below']:.2f}",
-                criterion="slope > 1 and low-confidence fraction below > 0.5",
-                verdict="reproduced" if _c1(values) else "not reproduced",
+                evidence=(Estimate(values["slope"]), Estimate(values["frac_low_below"])),
+                criterion=(greater_than(1.0), greater_than(0.5)),
+                criterion_text="slope > 1 and low-confidence fraction below > 0.5",
             ))
     multiples = np.asarray(config["student_multiples"])
     first = data["curves"][0]
     crossing = [m for m, slope in zip(multiples, first["test_slope"]) if slope > 1]
-    result.append(dict(
+    first_half = np.diff(first["test_slope"][: max(2, len(multiples) // 2)])
+    result.append(Claim(
         claim="C1 budget",
         setting=f"τ={first['temperature']:g}, test, t̃/T in {list(config['student_multiples'])}",
         statement="the slope rises with the student's budget and exceeds 1 once the student has trained long enough",
         measured=f"slopes {np.round(first['test_slope'], 3).tolist()}; first t̃/T with slope > 1: "
                  f"{crossing[0] if crossing else 'none'}",
-        criterion="slope increasing over the first half of the grid and > 1 somewhere",
-        verdict="reproduced" if crossing and np.all(np.diff(first["test_slope"][: max(2, len(multiples) // 2)]) > 0)
-        else "not reproduced",
+        # "> 1 somewhere" is "largest slope > 1"; "increasing" is "smallest step > 0"
+        evidence=(Estimate.maximum(first["test_slope"]), Estimate.minimum(first_half)),
+        criterion=(greater_than(1.0), greater_than(0.0)),
+        criterion_text="slope increasing over the first half of the grid and > 1 somewhere",
     ))
     clipped = max(max(c["train_clipped_fraction"]) for c in data["curves"])
     clipped = max(clipped, max(max(c["test_clipped_fraction"]) for c in data["curves"]))
-    result.append(dict(
+    result.append(Claim(
         claim="clip check",
         setting="every student of the figure",
         statement="saturation of φ at the clip (p within 1e-7 of 0 or 1) plays no part in the slope",
         measured=f"largest fraction of clipped points {clipped:.3g}",
-        criterion="< 0.01",
-        verdict="reproduced" if clipped < 0.01 else "not reproduced",
+        evidence=Estimate(clipped), criterion=less_than(0.01), criterion_text="< 0.01",
     ))
     return result

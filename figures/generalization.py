@@ -30,9 +30,11 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from theory.evidence import Claim, Estimate, at_least, greater_than
 from theory.regimes import kernel_task, regime_map
 
 NAME = "generalization"
+KIND = "theory"
 DESCRIPTION = (
     "kernel self-distillation with cross-entropy: heat maps over (T, t̃) and over label noise of the student's test "
     "accuracy gain (C5) and of the exaggeration slope (C1)"
@@ -154,7 +156,7 @@ def claims(data: dict) -> list:
                 if wins.any() and (~wins).any() else "one of the two groups is empty")
     largest = np.unravel_index(gain.argmax(), gain.shape)
     return [
-        dict(
+        Claim(
             claim="C5",
             setting=f"{setting}, t̃ = T, every (noise, T) cell",
             statement="the student generalises better than its teacher",
@@ -162,34 +164,35 @@ def claims(data: dict) -> list:
                      f"gain {gain.max():+.3f} at noise {config['noise_rates'][int(largest[0])]:g}, "
                      f"T={config['budgets'][int(largest[1])]}"
                      + (f"; noise rates {sorted({config['noise_rates'][int(i)] for i, _ in where})}" if where.size else ""),
-            criterion=f"gain >= 2/{n_test} (two test points) in at least one cell",
-            verdict="reproduced" if wins.any() else "not reproduced",
+            evidence=Estimate.maximum(points(gain)), criterion=at_least(2.0),  # the largest gain, in test points
+            criterion_text=f"gain >= 2/{n_test} (two test points) in at least one cell",
         ),
-        dict(
+        Claim(
             claim="C5 (early stop)",
             setting=f"{setting}, each at its best budget, per noise rate",
             statement="distillation beats early stopping of the teacher",
             measured="best teacher " + ", ".join(f"{a:.3f}" for a in best_teacher) + "; best student "
                      + ", ".join(f"{b:.3f}" for b in best_student) + f" (noise {list(config['noise_rates'])})",
-            criterion=f"student's best >= teacher's best + 2/{n_test} (two test points) at some noise rate",
-            verdict="reproduced" if np.any(points(best_student - best_teacher) >= 2) else "not reproduced",
+            evidence=Estimate.maximum(points(best_student - best_teacher)), criterion=at_least(2.0),
+            criterion_text=f"student's best >= teacher's best + 2/{n_test} (two test points) at some noise rate",
         ),
-        dict(
+        Claim(
             claim="C1",
             setting=f"{setting}, test points, t̃ = T, every (noise, T) cell",
             statement="the student exaggerates (slope > 1, below the teacher on low-confidence points)",
             measured=f"{int(exaggerates.sum())}/{exaggerates.size} cells; slopes from {slope.min():.3f} to "
                      f"{slope.max():.3f}",
-            criterion="in at least half of the cells",
-            verdict="reproduced" if exaggerates.sum() * 2 >= exaggerates.size else "not reproduced",
+            evidence=Estimate.share(exaggerates), criterion=at_least(0.5),
+            criterion_text="in at least half of the cells",
         ),
-        dict(
+        Claim(
             claim="C1 with C5",
             setting=f"{setting}, t̃ = T",
             statement="where the student generalises better it also exaggerates more",
             measured=coincide,
-            criterion="mean slope higher where the student wins",
-            verdict="not run" if not (wins.any() and (~wins).any())  # nothing to compare
-            else ("reproduced" if slope[wins].mean() > slope[~wins].mean() else "not reproduced"),
+            # not run when either group is empty: nothing to compare
+            evidence=Estimate(slope[wins].mean() - slope[~wins].mean() if wins.any() and (~wins).any() else None),
+            criterion=greater_than(0.0),
+            criterion_text="mean slope higher where the student wins",
         ),
     ]

@@ -16,15 +16,19 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from theory.evidence import Claim, Estimate, at_least, greater_than
 from theory.nets import analysis, experiment, train
+from theory.nets.experiment import Setting
 
 NAME = "late"
+KIND = "networks"
 DESCRIPTION = "networks: final test accuracy against the switch epoch, one-hot→KD and KD→one-hot (C2)"
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of the ``late`` figure. Switch epochs are ``round(f · student_epochs)`` for f in switch_fractions.
+    """Settings of the ``late`` figure: the teacher–student ``setting`` (students record no intermediate epochs)
+    and the figure's own fields. Switch epochs are ``round(f · student_epochs)`` for f in switch_fractions.
 
     Defaults from the sweep: a switch needs a clear KD gain to be measured against. The largest was the 1-D CNN on
     MNIST-1D with 20 % label noise at τ = 4 (+0.094 over the one-hot control, 3 seeds), the only setting where the
@@ -33,19 +37,8 @@ class Config:
     Same teacher, control and KD student as the ``underfit`` figure (shared runs).
     """
 
-    dataset: str = "mnist1d"
-    data_dir: str | None = None
-    model: str = "cnn1d"
-    width: int | None = None
-    depth: int | None = None
-    n_train: int | None = None
-    label_noise: float = 0.2
-    weight_decay: float = 0.0
-    learning_rate: float = 0.05
-    batch_size: int = 128
-    teacher_epochs: int = 60
-    student_epochs: int = 60
-    temperature: float = 4.0
+    setting: Setting = Setting(dataset="mnist1d", model="cnn1d", label_noise=0.2, teacher_epochs=60,
+                               student_epochs=60, temperature=4.0, record=0)
     switch_fractions: tuple = (0.25, 0.5, 0.75)
     seed: int = 0
     repeats: int = 3
@@ -55,15 +48,16 @@ class Config:
     @classmethod
     def quick(cls, **overrides) -> "Config":
         """Small MLP on digits with label noise, 8 epochs, switches at 4 only, one seed (seconds)."""
-        return replace(cls(dataset="digits", model="mlp", width=64, depth=1, teacher_epochs=8, student_epochs=8,
-                           switch_fractions=(0.5,), repeats=1, label_noise=0.3), **overrides)
+        setting = replace(cls.setting, dataset="digits", model="mlp", width=64, depth=1, teacher_epochs=8,
+                          student_epochs=8, label_noise=0.3)
+        return replace(cls(setting=setting, switch_fractions=(0.5,), repeats=1), **overrides)
 
 
 # --------------------------------------------------------------------------------------------- compute
 def compute(config: Config = Config()) -> dict:
     """Final test accuracies of the pure and switched students for each seed, and their means."""
-    setting = experiment.setting_from(config, record=0)
-    epochs = config.student_epochs
+    setting = config.setting
+    epochs = setting.student_epochs
     switches = sorted({min(epochs - 1, max(1, int(round(f * epochs)))) for f in config.switch_fractions})
     seeds = list(range(config.seed, config.seed + config.repeats))
     per_seed = []
@@ -90,7 +84,7 @@ def plot(data: dict):
 
     use()
     figure, ax = plt.subplots(figsize=(6.0, 3.3), layout="constrained")
-    mean, epochs = data["mean"], data["config"]["student_epochs"]
+    mean, epochs = data["mean"], data["config"]["setting"]["student_epochs"]
     x = [0, *data["switch_epochs"], epochs]
     ax.plot(x, [mean["kd"], *mean["onehot_to_kd"], mean["onehot"]], "o-", ms=4, color=colours["student"],
             label="one-hot → KD at s")
@@ -99,7 +93,7 @@ def plot(data: dict):
     ax.axhline(mean["kd"], color=colours["student"], ls=":", lw=1, label=f"pure KD {mean['kd']:.3f}")
     ax.axhline(mean["onehot"], color=colours["onehot"], ls=":", lw=1, label=f"pure one-hot {mean['onehot']:.3f}")
     ax.axhline(mean["teacher"], color="0.6", ls="--", lw=0.8, label=f"teacher {mean['teacher']:.3f}")
-    config = data["config"]
+    config = data["config"]["setting"]
     ax.set(xlabel="switch epoch s", ylabel="final test accuracy",
            title=f"{config['dataset']}, {config['model']}, noise {config['label_noise']:g}, τ = {config['temperature']:g}, "
                  f"{len(data['seeds'])} seed(s)")
@@ -109,8 +103,11 @@ def plot(data: dict):
 
 # --------------------------------------------------------------------------------------------- claims
 def claims(data: dict) -> list:
-    """KD gain, C2 (late switch recovers ≥ half the gain), and the mirror (an early KD phase alone does not)."""
-    mean, config = data["mean"], data["config"]
+    """KD gain, C2 (late switch recovers ≥ half the gain), and the mirror (an early KD phase alone does not).
+
+    Without a KD gain there is nothing to recover: C2 and its mirror are then not run.
+    """
+    mean, config = data["mean"], data["config"]["setting"]
     switches = data["switch_epochs"]
     middle = int(np.argmin([abs(s - config["student_epochs"] / 2) for s in switches]))
     gain = mean["kd"] - mean["onehot"]
@@ -120,19 +117,19 @@ def claims(data: dict) -> list:
                f"switch at epoch {switches[middle]} of {config['student_epochs']}")
     has_gain = gain > 0
     return [
-        dict(claim="KD gain", setting=setting, statement="pure distillation beats pure one-hot training",
-             measured=f"test accuracy KD {mean['kd']:.4f}, one-hot {mean['onehot']:.4f} (gain {gain:+.4f})",
-             criterion="gain > 0", verdict="reproduced" if has_gain else "not reproduced"),
-        dict(claim="C2", setting=setting,
-             statement="one-hot then KD (late distillation) recovers much of the gain of distillation",
-             measured=(f"late switch {mean['onehot_to_kd'][middle]:.4f}: recovers "
-                       f"{late / gain:.2f} of the gain" if has_gain else f"late switch {mean['onehot_to_kd'][middle]:.4f}; no gain to recover"),
-             criterion="gain > 0 and recovered fraction ≥ 0.5",
-             verdict=("reproduced" if late / gain >= 0.5 else "not reproduced") if has_gain else "not run"),
-        dict(claim="C2 (mirror)", setting=setting,
-             statement="KD early then one-hot keeps less of the gain than the late switch",
-             measured=(f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f} ({early / gain:.2f} of the gain) vs late "
-                       f"{late / gain:.2f}" if has_gain else f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f}; no gain"),
-             criterion="gain > 0 and early fraction < late fraction",
-             verdict=("reproduced" if early < late else "not reproduced") if has_gain else "not run"),
+        Claim(claim="KD gain", setting=setting, statement="pure distillation beats pure one-hot training",
+              measured=f"test accuracy KD {mean['kd']:.4f}, one-hot {mean['onehot']:.4f} (gain {gain:+.4f})",
+              evidence=Estimate(gain), criterion=greater_than(0.0), criterion_text="gain > 0"),
+        Claim(claim="C2", setting=setting,
+              statement="one-hot then KD (late distillation) recovers much of the gain of distillation",
+              measured=(f"late switch {mean['onehot_to_kd'][middle]:.4f}: recovers "
+                        f"{late / gain:.2f} of the gain" if has_gain else f"late switch {mean['onehot_to_kd'][middle]:.4f}; no gain to recover"),
+              evidence=Estimate(late / gain if has_gain else None), criterion=at_least(0.5),
+              criterion_text="gain > 0 and recovered fraction ≥ 0.5"),
+        Claim(claim="C2 (mirror)", setting=setting,
+              statement="KD early then one-hot keeps less of the gain than the late switch",
+              measured=(f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f} ({early / gain:.2f} of the gain) vs late "
+                        f"{late / gain:.2f}" if has_gain else f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f}; no gain"),
+              evidence=Estimate(late - early if has_gain else None), criterion=greater_than(0.0),
+              criterion_text="gain > 0 and early fraction < late fraction"),
     ]

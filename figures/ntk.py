@@ -25,10 +25,12 @@ import numpy as np
 
 import theory as th
 from theory import kernels
+from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.kernels import empirical_ntk, ntk_mlp
 from theory.metrics import matched_deficit
 
 NAME = "ntk"
+KIND = "networks"
 DESCRIPTION = (
     "eigen analysis with a network's empirical NTK (init / trained) beside the infinite-width NTK: spectra, "
     "network outputs vs the closed form of their NTK, teacher and student"
@@ -207,21 +209,20 @@ def claims(data: dict) -> list:
     error = max(np.max(data["linearisation_error"]["teacher"]), np.max(data["linearisation_error"]["student"]))
     setting = f"{data['config']['dataset']} n={data['n_train']}, ReLU MLP depth {data['config']['depth']}, width {data['config']['width']}"
     return [
-        dict(
+        Claim(
             claim="C3 (network)",
             setting=setting + ", self-distillation on the teacher network's outputs",
             statement="at equal top progress the student network has less bottom progress than the one-hot network",
             measured=f"deficit min {deficit.min() if deficit.size else float('nan'):.3g}, "
             f"median {np.median(deficit) if deficit.size else float('nan'):.3g} over {deficit.size} matched points",
-            criterion="deficit > 0 at every matched point",
-            verdict="not run" if not deficit.size else ("reproduced" if np.all(deficit > 0) else "not reproduced"),
+            evidence=Estimate.minimum(deficit), criterion=greater_than(0.0),  # not run without matched points
+            criterion_text="deficit > 0 at every matched point",
         ),
-        dict(
+        Claim(
             claim="NTK closed form",
             setting=setting,
             statement="network training outputs follow the closed form of their own empirical NTK",
             measured=f"max relative distance {error:.3g}; kernel change {data['kernel_change']:.3g}",
-            criterion="< 0.05",
-            verdict="reproduced" if error < 0.05 else "not reproduced",
+            evidence=Estimate(error), criterion=less_than(0.05), criterion_text="< 0.05",
         ),
     ]

@@ -4,15 +4,17 @@ Built from the stored results of ``paper_figs.py`` (``<out>/<figure>.json`` and 
 never retrains anything: ``python paper_figs.py --report`` rebuilds it from what is on disk, and
 ``python paper_figs.py --fig all`` regenerates every figure and then builds it.
 
-Each figure's ``claims(data)`` returns rows ``{claim, setting, statement, measured, criterion, verdict}``. A
-row whose ``claim`` starts with ``C1`` … ``C5`` counts towards that claim of SCIENCE.md §1; other rows (checks
-of the closed forms against simulation, for instance) are listed as consistency checks. Rows are grouped by
-the kind of evidence, theory (closed forms and kernel models) or networks (trained networks), from
-:data:`figures.KINDS`.
+Each figure's ``claims(data)`` returns :class:`theory.evidence.Claim` values, stored as rows ``{claim, setting,
+statement, measured, criterion, verdict, evidence}`` (:meth:`~theory.evidence.Claim.to_dict`). A row whose
+``claim`` starts with ``C1`` … ``C5`` counts towards that claim of docs/maths.md §1; other rows (checks of the
+closed forms against simulation, for instance) are listed as consistency checks. Rows are grouped by the kind
+of evidence, theory (closed forms and kernel models) or networks (trained networks), from each figure's
+``KIND`` (:func:`figures.kinds`).
 
-Verdict of a claim over several settings (:func:`aggregate`): "reproduced" when every setting reproduced it,
-"not reproduced" when none did, "partly reproduced (k/n settings)" otherwise, and "not run" when no figure
-measured it. A verdict never goes beyond its rows.
+Verdict of a claim over several settings (:func:`theory.evidence.aggregate`): "reproduced" when every setting
+reproduced it, "not reproduced" when none did, "partly reproduced (k/n settings)" otherwise, and "not run"
+when no figure measured it (with "inconclusive" settings as that function says). A verdict never goes beyond
+its rows.
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ import json
 import re
 from pathlib import Path
 
+from theory.evidence import VERDICTS, Claim, aggregate, paper_claim  # noqa: F401 (VERDICTS, aggregate: public here)
+
 from .output import atomic_write
 
-#: SCIENCE.md §1, in short.
+#: docs/maths.md §1, in short.
 CLAIMS = {
     "C1": "Low-confidence underfitting: the student exaggerates the teacher's confidence (OLS slope of "
     "φ(p_st) on φ(p_te) > 1; below the teacher on low-confidence points).",
@@ -36,29 +40,15 @@ CLAIMS = {
     "C5": "The student generalises better than its teacher (conditional on confounders; distillation can hurt).",
 }
 
-VERDICTS = ("reproduced", "not reproduced", "not run")
-
 
 def claim_of(row: dict) -> str | None:
-    """The SCIENCE.md claim a row counts towards (``"C3 (network)"`` → ``"C3"``), or None for a check."""
-    match = re.match(r"\s*(C[1-5])\b", str(row.get("claim", "")))
-    return match.group(1) if match else None
+    """The claim of docs/maths.md §1 a row counts towards (``"C3 (network)"`` → ``"C3"``), or None for a check."""
+    return paper_claim(row.get("claim", ""))
 
 
-def aggregate(verdicts: list) -> str:
-    """One verdict from several settings' verdicts (see the module docstring)."""
-    run = [v for v in verdicts if v != "not run"]
-    unknown = [v for v in run if v not in VERDICTS]
-    if unknown:
-        raise ValueError(f"unknown verdicts {unknown}; expected one of {VERDICTS}.")
-    if not run:
-        return "not run"
-    passed = sum(v == "reproduced" for v in run)
-    if passed == len(run):
-        return "reproduced"
-    if passed == 0:
-        return "not reproduced"
-    return f"partly reproduced ({passed}/{len(run)} settings)"
+def rows_of(result: dict) -> list:
+    """The claim rows of a figure's result, whether stored (dicts) or fresh (:class:`~theory.evidence.Claim`)."""
+    return [claim.to_dict() if isinstance(claim, Claim) else claim for claim in result.get("claims", [])]
 
 
 def load_results(out, names) -> dict:
@@ -80,7 +70,7 @@ def claims_table(results: dict, kinds: dict) -> list:
                 dict(row, figure=name)
                 for name, result in results.items()
                 if result is not None and kinds.get(name) == kind
-                for row in result.get("claims", [])
+                for row in rows_of(result)
                 if claim_of(row) == claim
             ]
             entry[kind] = dict(rows=rows, verdict=aggregate([r["verdict"] for r in rows]))
@@ -114,7 +104,7 @@ def markdown(results: dict, kinds: dict, descriptions: dict) -> str:
         dict(row, figure=name)
         for name, result in results.items()
         if result is not None
-        for row in result.get("claims", [])
+        for row in rows_of(result)
         if claim_of(row) is None
     ]
     if checks:
@@ -128,7 +118,7 @@ def markdown(results: dict, kinds: dict, descriptions: dict) -> str:
     for name in ran:
         result = results[name]
         out += [f"### `{name}`", "", descriptions.get(name, ""), "", f"![{name}]({name}.png)", ""]
-        reading = "; ".join(f"{r['claim']} {r['verdict']} ({r['measured']})" for r in result.get("claims", []))
+        reading = "; ".join(f"{r['claim']} {r['verdict']} ({r['measured']})" for r in rows_of(result))
         seconds = result.get("seconds")
         timing = f" Computed in {seconds:.0f} s." if isinstance(seconds, (int, float)) else ""
         out += [f"Reading: {reading}.{timing} Regenerate: `python paper_figs.py --fig {name}`.", ""]

@@ -15,15 +15,19 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from theory.evidence import Claim, Estimate, at_least, less_than
 from theory.nets import analysis, experiment, train
+from theory.nets.experiment import Setting
 
 NAME = "underfit"
+KIND = "networks"
 DESCRIPTION = "networks: student vs teacher probability of the training label, binned by the teacher's (C1)"
 
 
 @dataclass(frozen=True)
 class Config:
-    """Settings of the ``underfit`` figure.
+    """Settings of the ``underfit`` figure: the teacher–student ``setting`` (its temperature is replaced by each
+    of ``temperatures``; students and controls record no intermediate epochs) and the figure's own fields.
 
     Defaults from the sweep: on training points the student sat below its teacher in the least-confident bins in
     every setting, but teachers that memorise their training set (p ≈ 1 everywhere) leave little to see; the
@@ -31,18 +35,8 @@ class Config:
     the lowest three of ten bins) and showed the largest gaps (−0.12 at τ = 1, −0.24 at τ = 4; control +0.05).
     """
 
-    dataset: str = "mnist1d"
-    data_dir: str | None = None
-    model: str = "cnn1d"
-    width: int | None = None
-    depth: int | None = None
-    n_train: int | None = None
-    label_noise: float = 0.2
-    weight_decay: float = 0.0
-    learning_rate: float = 0.05
-    batch_size: int = 128
-    teacher_epochs: int = 60
-    student_epochs: int = 60
+    setting: Setting = Setting(dataset="mnist1d", model="cnn1d", label_noise=0.2, teacher_epochs=60,
+                               student_epochs=60, record=0)
     temperatures: tuple = (1.0, 4.0)  # one student per τ (τ > 1 with the τ² factor)
     seed: int = 0
     repeats: int = 3
@@ -54,8 +48,9 @@ class Config:
     @classmethod
     def quick(cls, **overrides) -> "Config":
         """Small MLP on digits, a few epochs, one seed (seconds)."""
-        return replace(cls(dataset="digits", model="mlp", width=64, depth=1, teacher_epochs=10, student_epochs=10,
-                           repeats=1), **overrides)
+        setting = replace(cls.setting, dataset="digits", model="mlp", width=64, depth=1, teacher_epochs=10,
+                          student_epochs=10)
+        return replace(cls(setting=setting, repeats=1), **overrides)
 
 
 # --------------------------------------------------------------------------------------------- compute
@@ -64,7 +59,7 @@ def compute(config: Config = Config()) -> dict:
     seeds = list(range(config.seed, config.seed + config.repeats))
     results = []
     for temperature in config.temperatures:
-        setting = experiment.setting_from(config, record=0, temperature=temperature)
+        setting = replace(config.setting, temperature=temperature)
         per_seed = []
         for seed in seeds:
             runs = {role: train(make(setting, seed), config.run_dir, progress=config.progress) for role, make in (
@@ -112,7 +107,7 @@ def plot(data: dict):
     ax_b.set(xlabel="bin (teacher probability, increasing)", ylabel="model − teacher, p(training label)",
              title="(b) gap per bin")
     ax_b.legend(loc="lower right")
-    config = data["config"]
+    config = data["config"]["setting"]
     figure.suptitle(f"{config['dataset']}, {config['model']}, training points, label noise "
                     f"{config['label_noise']:g}, mean of {len(data['seeds'])} seed(s)", fontsize=9)
     return figure
@@ -121,7 +116,7 @@ def plot(data: dict):
 # --------------------------------------------------------------------------------------------- claims
 def claims(data: dict) -> list:
     """Per temperature: C1 low-confidence underfitting, against the control, and the high-confidence counterpart."""
-    config = data["config"]
+    config, setting_config = data["config"], data["config"]["setting"]
     fmt = lambda values: ", ".join(f"{v:+.3f}" for v in values)  # noqa: E731
     result = []
     for entry in data["temperatures"]:
@@ -132,21 +127,21 @@ def claims(data: dict) -> list:
         high_gap = mean["student"][-k:] - mean["teacher"][-k:]
         control_low = mean["control"][:k] - mean["teacher"][:k]
         tau = f"τ={entry['temperature']:g}"
-        setting = (f"{config['dataset']}, {config['model']}, noise {config['label_noise']:g}, {tau}, training points, "
-                   f"{len(data['seeds'])} seed(s)")
+        setting = (f"{setting_config['dataset']}, {setting_config['model']}, noise "
+                   f"{setting_config['label_noise']:g}, {tau}, training points, {len(data['seeds'])} seed(s)")
         result += [
-            dict(claim=f"C1 underfit {tau}", setting=setting,
-                 statement=f"in the lowest {k} of {bins} teacher-probability bins the student is less confident",
-                 measured=f"mean p_S − p_T per bin: {fmt(low_gap)}", criterion="every low bin < 0",
-                 verdict="reproduced" if np.all(low_gap < 0) else "not reproduced"),
-            dict(claim=f"C1 vs ctl {tau}", setting=setting,
-                 statement="the student's low-confidence gap is more negative than an independent one-hot network's",
-                 measured=f"mean gap over low bins: student {low_gap.mean():+.3f}, control {control_low.mean():+.3f}",
-                 criterion="student gap < control gap",
-                 verdict="reproduced" if low_gap.mean() < control_low.mean() else "not reproduced"),
-            dict(claim=f"C1 confident {tau}", setting=setting,
-                 statement=f"in the highest {k} bins the student is at least as confident as the teacher",
-                 measured=f"mean p_S − p_T per bin: {fmt(high_gap)}", criterion="every high bin ≥ 0",
-                 verdict="reproduced" if np.all(high_gap >= 0) else "not reproduced"),
+            Claim(claim=f"C1 underfit {tau}", setting=setting,
+                  statement=f"in the lowest {k} of {bins} teacher-probability bins the student is less confident",
+                  measured=f"mean p_S − p_T per bin: {fmt(low_gap)}", evidence=Estimate.maximum(low_gap),
+                  criterion=less_than(0.0), criterion_text="every low bin < 0"),
+            Claim(claim=f"C1 vs ctl {tau}", setting=setting,
+                  statement="the student's low-confidence gap is more negative than an independent one-hot network's",
+                  measured=f"mean gap over low bins: student {low_gap.mean():+.3f}, control {control_low.mean():+.3f}",
+                  evidence=Estimate(low_gap.mean() - control_low.mean()), criterion=less_than(0.0),
+                  criterion_text="student gap < control gap"),
+            Claim(claim=f"C1 confident {tau}", setting=setting,
+                  statement=f"in the highest {k} bins the student is at least as confident as the teacher",
+                  measured=f"mean p_S − p_T per bin: {fmt(high_gap)}", evidence=Estimate.minimum(high_gap),
+                  criterion=at_least(0.0), criterion_text="every high bin ≥ 0"),
         ]
     return result

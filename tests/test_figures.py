@@ -7,6 +7,10 @@ import pytest
 import figures
 import paper_figs
 from figures.output import save_json, to_jsonable
+from theory.evidence import VERDICTS, Claim
+
+#: the keys of a stored claim row (theory.evidence.Claim.to_dict)
+ROW_KEYS = {"claim", "setting", "statement", "measured", "criterion", "verdict", "evidence"}
 
 
 def finite_numbers(value):
@@ -45,8 +49,11 @@ def test_eigen_numbers_are_finite_and_consistent(eigen_run):
     for factors in data["a"]["rounds"]:
         assert np.all((np.asarray(factors) >= 0) & (np.asarray(factors) <= 1))
     verdicts = {c["claim"]: c["verdict"] for c in result["claims"]}
-    assert set(verdicts.values()) <= {"reproduced", "not reproduced", "not run"}
+    assert set(verdicts.values()) <= set(VERDICTS)
     assert verdicts["closed form"] == "reproduced"
+    for row in result["claims"]:
+        assert set(row) == ROW_KEYS
+        assert Claim.from_dict(row).verdict == row["verdict"]  # the stored verdict is the one the evidence gives
 
 
 def test_eigen_is_reproducible_for_a_seed():
@@ -88,5 +95,49 @@ def test_ntk_figure_tiny_run_is_finite_and_close_to_its_linearisation():
     assert all(np.isfinite(list(finite_numbers(data["student"]))))
     # a float32 network of width 128 stays within a few percent of its full-NTK linearisation over 40 steps
     assert max(data["linearisation_error"]["teacher"]) < 0.05
-    verdicts = {c["verdict"] for c in ntk.claims(data)}
-    assert verdicts <= {"reproduced", "not reproduced", "not run"}
+    claims = ntk.claims(data)
+    assert all(isinstance(c, Claim) for c in claims)
+    assert {c.verdict for c in claims} <= set(VERDICTS)
+
+
+# ------------------------------------------------------------------------------------------------ scaffolding
+def test_every_registered_figure_declares_name_kind_and_the_interface():
+    kinds = figures.kinds()
+    assert set(kinds) == set(figures.available()) and set(kinds.values()) <= set(figures.KIND_NAMES)
+    for name in figures.available():
+        module = figures.load(name)
+        assert module.NAME == name and module.KIND == kinds[name] and module.DESCRIPTION
+        for attribute in ("Config", "compute", "plot", "claims"):
+            assert callable(getattr(module, attribute)), (name, attribute)
+    assert not hasattr(figures, "KINDS")  # the registry and the modules are the one list
+
+
+def test_no_figure_writes_a_verdict_by_hand():
+    from pathlib import Path
+
+    for path in sorted(Path(figures.__file__).parent.glob("*.py")):
+        text = path.read_text()
+        for pattern in ('"reproduced" if', "'reproduced' if", '"not reproduced" if', 'verdict="', "verdict='"):
+            assert pattern not in text, f"{path.name} writes a verdict by hand ({pattern})"
+
+
+def _args(**changes):
+    import argparse
+
+    values = dict(quick=True, seed=None, data=None, data_dir=None)
+    values.update(changes)
+    return argparse.Namespace(**values)
+
+
+def test_overrides_go_to_the_config_or_its_setting():
+    from figures import eigen, exaggeration
+
+    config = paper_figs._config(eigen, _args(seed=3, data="mnist1d"))
+    assert config.seed == 3 and config.dataset == "mnist1d"
+    with pytest.raises(SystemExit, match="does not take --data-dir"):
+        paper_figs._config(eigen, _args(data_dir="/tmp"))
+    config = paper_figs._config(exaggeration, _args(seed=2, data="mnist1d", data_dir="/data"))
+    assert config.seed == 2 and config.setting.dataset == "mnist1d" and config.setting.data_dir == "/data"
+    quick = exaggeration.Config.quick()
+    assert config.setting == type(quick.setting)(**{**quick.setting.__dict__, "dataset": "mnist1d",
+                                                      "data_dir": "/data"})

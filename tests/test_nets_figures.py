@@ -7,9 +7,8 @@ import pytest
 
 from figures.output import save_json, to_jsonable
 from test_figures import finite_numbers  # tests/ is on sys.path under pytest
+from theory.evidence import VERDICTS, Claim
 from theory.nets import sweep
-
-VERDICTS = {"reproduced", "not reproduced", "not run"}
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +25,11 @@ def run_quick(name, run_dir, tmp_path):
     module = importlib.import_module(f"figures.{name}")
     data = module.compute(module.Config.quick(run_dir=str(run_dir), progress=False))
     claims = module.claims(data)
-    assert claims and {c["verdict"] for c in claims} <= VERDICTS
-    for claim in claims:
-        assert set(claim) == {"claim", "setting", "statement", "measured", "criterion", "verdict"}
-    path = save_json(dict(claims=claims, data=data), tmp_path / f"{name}.json")
+    assert claims and all(isinstance(c, Claim) for c in claims) and {c.verdict for c in claims} <= set(VERDICTS)
+    rows = [claim.to_dict() for claim in claims]
+    for row in rows:
+        assert set(row) == {"claim", "setting", "statement", "measured", "criterion", "verdict", "evidence"}
+    path = save_json(dict(claims=rows, data=data), tmp_path / f"{name}.json")
     written = json.loads(path.read_text())
     numbers = list(finite_numbers(written["data"]))
     assert numbers and all(np.isfinite(numbers)), "every written number must be finite (None marks NaN)"
@@ -55,7 +55,7 @@ def test_bias_nn_quick(run_dir, tmp_path):
     assert ntk["curves"]["onehot"]["top"][0] == 0 and ntk["curves"]["onehot"]["top"][-1] > 0.5
     # lazy regime (squared loss, no momentum): the linearised closed form tracks the networks
     assert ntk["closed_form_max_abs"] < 0.15
-    assert any(c["claim"] == "linearised" for c in claims)
+    assert any(c.claim == "linearised" for c in claims)
 
 
 @pytest.mark.slow
@@ -68,6 +68,32 @@ def test_late_quick(run_dir, tmp_path):
     data, _ = run_quick("late", run_dir, tmp_path)
     assert data["switch_epochs"] == [4]
     assert all(0 <= a <= 1 for a in data["mean"]["onehot_to_kd"] + data["mean"]["kd_to_onehot"])
+
+
+def test_network_configs_hold_a_setting():
+    from figures import bias_nn, exaggeration, late, underfit
+    from theory.nets.experiment import Setting
+
+    for module in (exaggeration, underfit, late, bias_nn):
+        for config in (module.Config(), module.Config.quick()):
+            assert isinstance(config.setting, Setting)
+            assert not {"dataset", "model", "label_noise", "teacher_epochs"} & set(config.__dataclass_fields__)
+    with pytest.raises(TypeError):
+        Setting(datset="digits")  # a typo is an error, not a silent default
+    with pytest.raises(ValueError, match="same_init=True"):
+        bias_nn.Config(setting=Setting(dataset="digits"))
+
+
+def test_sweep_claims_give_the_table_marks():
+    row = dict(test_slope=1.02, train_slope=0.98, student_test_accuracy=0.90, control_test_accuracy=0.85,
+               late_test_accuracy=0.88, early_test_accuracy=0.86, teacher_test_accuracy=0.91,
+               c3_frac_positive=float("nan"))
+    marks = sweep._verdicts(row)
+    assert (marks["c1_test"], marks["c1_train"], marks["c2"], marks["c3"], marks["c5"]) == (True, False, True, None,
+                                                                                              False)
+    assert {c.claim: c.verdict for c in sweep.claims(row)}["C3"] == "not run"
+    no_gain = sweep._verdicts(dict(row, student_test_accuracy=0.855))
+    assert no_gain["c2"] is None and np.isnan(no_gain["late_recovered"])
 
 
 def test_sweep_quick_grid_writes_tables(run_dir, tmp_path):

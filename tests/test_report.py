@@ -7,6 +7,7 @@ import pytest
 import paper_figs
 from figures import report
 from figures.output import save_json
+from theory.evidence import Claim, Estimate, greater_than
 
 
 def row(claim, verdict, measured="x = 1"):
@@ -19,6 +20,8 @@ def test_aggregate_verdicts():
     assert report.aggregate([]) == "not run"
     assert report.aggregate(["not run", "not run"]) == "not run"
     assert report.aggregate(["reproduced", "not reproduced", "not run"]) == "partly reproduced (1/2 settings)"
+    assert report.aggregate(["reproduced", "inconclusive"]) == "partly reproduced (1/2 settings)"
+    assert report.aggregate(["inconclusive", "not run"]) == "inconclusive"
     with pytest.raises(ValueError, match="unknown verdicts"):
         report.aggregate(["probably"])
 
@@ -44,6 +47,15 @@ def test_claims_table_pass_fail_and_missing():
     assert table["C1"]["theory"]["verdict"] == table["C1"]["networks"]["verdict"] == "not run"  # nothing measured it
     text = report.markdown(results, kinds, {"theory_fig": "desc"})
     assert "Not run: missing_fig" in text and "## Consistency checks" in text
+
+
+def test_claims_table_takes_claim_values_and_stored_rows_alike():
+    claim = Claim(claim="C1 test", setting="s", statement="t", evidence=Estimate(1.2), criterion=greater_than(1.0),
+                  measured="slope 1.2")
+    fresh = report.claims_table({"fig": {"claims": [claim]}}, {"fig": "networks"})
+    stored = report.claims_table({"fig": {"claims": [claim.to_dict()]}}, {"fig": "networks"})
+    assert fresh == stored
+    assert {e["claim"]: e["networks"]["verdict"] for e in fresh}["C1"] == "reproduced"
 
 
 def test_report_builds_from_stored_results_without_recomputing(tmp_path, monkeypatch):

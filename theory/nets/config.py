@@ -20,9 +20,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .._checks import check_choice, check_integer, check_real
 
 __all__ = ["TrainConfig", "MODELS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "SWITCH_DIRECTIONS", "FORMAT_VERSION"]
 
@@ -38,34 +39,6 @@ DATA_FIELDS = ("dataset", "data_dir", "n_train", "n_test", "data_seed", "data_op
                "noise_seed")
 #: fields that do not change the result and are left out of the hash.
 _NOT_HASHED = ("checkpoint_every",)
-
-
-def _integer(value, name, minimum=None, maximum=None, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}.")
-    return int(value)
-
-
-def _real(value, name, low=None, high=None, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value or abs(value) == float("inf"):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
-    if low is not None and (value < low or (low_open and value == low)):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}.")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}.")
-    return float(value)
-
-
-def _choice(value, name, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -160,33 +133,33 @@ class TrainConfig:
                                  "directory holding the python-pickle files (nothing is downloaded).")
         if self.dataset == "npz" and (self.data_dir is None or not Path(self.data_dir).expanduser().is_file()):
             raise ValueError(f"data_dir {self.data_dir!r} for dataset 'npz' must be an existing .npz file.")
-        _integer(self.n_train, "n_train", minimum=1, allow_none=True)
-        _integer(self.n_test, "n_test", minimum=1, allow_none=True)
-        _integer(self.data_seed, "data_seed", minimum=0)
-        _real(self.label_noise, "label_noise", 0.0, 1.0, high_open=True)
-        _integer(self.noise_seed, "noise_seed", minimum=0)
-        _choice(self.model, "model", MODELS)
-        _integer(self.width, "width", minimum=1, allow_none=True)
-        _integer(self.depth, "depth", minimum=1, allow_none=True)
-        _choice(self.optimizer, "optimizer", OPTIMIZERS)
-        _real(self.learning_rate, "learning_rate", 0.0, low_open=True)
-        _real(self.momentum, "momentum", 0.0, 1.0, high_open=True)
-        _real(self.weight_decay, "weight_decay", 0.0)
-        _choice(self.schedule, "schedule", SCHEDULES)
-        epochs = _integer(self.epochs, "epochs", minimum=1)
-        _integer(self.warmup_epochs, "warmup_epochs", minimum=0, maximum=epochs - 1)
+        check_integer(self.n_train, "n_train", minimum=1, allow_none=True)
+        check_integer(self.n_test, "n_test", minimum=1, allow_none=True)
+        check_integer(self.data_seed, "data_seed", minimum=0)
+        check_real(self.label_noise, "label_noise", low=0.0, high=1.0, high_open=True)
+        check_integer(self.noise_seed, "noise_seed", minimum=0)
+        check_choice(self.model, "model", MODELS)
+        check_integer(self.width, "width", minimum=1, allow_none=True)
+        check_integer(self.depth, "depth", minimum=1, allow_none=True)
+        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        check_real(self.learning_rate, "learning_rate", low=0.0, low_open=True)
+        check_real(self.momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        check_real(self.weight_decay, "weight_decay", low=0.0)
+        check_choice(self.schedule, "schedule", SCHEDULES)
+        epochs = check_integer(self.epochs, "epochs", minimum=1)
+        check_integer(self.warmup_epochs, "warmup_epochs", minimum=0, maximum=epochs - 1)
         for e in self.step_epochs:
-            _integer(e, "step_epochs entries", minimum=1, maximum=epochs - 1)
-        _real(self.step_factor, "step_factor", 0.0, low_open=True)
-        _integer(self.batch_size, "batch_size", minimum=1)
-        _choice(self.loss, "loss", LOSSES)
-        _real(self.teacher_weight, "teacher_weight")
-        _real(self.temperature, "temperature", 0.0, low_open=True)
-        _choice(self.switch_direction, "switch_direction", SWITCH_DIRECTIONS)
-        _integer(self.seed, "seed", minimum=0)
-        _integer(self.checkpoint_every, "checkpoint_every", minimum=1)
+            check_integer(e, "step_epochs entries", minimum=1, maximum=epochs - 1)
+        check_real(self.step_factor, "step_factor", low=0.0, low_open=True)
+        check_integer(self.batch_size, "batch_size", minimum=1)
+        check_choice(self.loss, "loss", LOSSES)
+        check_real(self.teacher_weight, "teacher_weight")
+        check_real(self.temperature, "temperature", low=0.0, low_open=True)
+        check_choice(self.switch_direction, "switch_direction", SWITCH_DIRECTIONS)
+        check_integer(self.seed, "seed", minimum=0)
+        check_integer(self.checkpoint_every, "checkpoint_every", minimum=1)
         for e in self.record_epochs:
-            _integer(e, "record_epochs entries", minimum=0, maximum=epochs)
+            check_integer(e, "record_epochs entries", minimum=0, maximum=epochs)
         if self.teacher is not None:
             if not isinstance(self.teacher, TrainConfig):
                 raise ValueError(f"teacher must be a TrainConfig or None, got {type(self.teacher).__name__}.")
@@ -196,7 +169,7 @@ class TrainConfig:
         if self.switch_epoch is not None:
             if self.teacher is None:
                 raise ValueError("switch_epoch needs a teacher (a switch between one-hot and distillation losses).")
-            _integer(self.switch_epoch, "switch_epoch", minimum=1)
+            check_integer(self.switch_epoch, "switch_epoch", minimum=1)
             if self.switch_epoch >= epochs:
                 raise ValueError(f"switch_epoch must be < epochs = {epochs} (a switch at or after the last epoch "
                                  f"never takes effect), got {self.switch_epoch}.")

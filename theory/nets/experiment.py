@@ -15,8 +15,7 @@ import numpy as np
 
 from .config import TrainConfig
 
-__all__ = ["Setting", "teacher_config", "student_config", "control_config", "switched_config", "track_epochs",
-           "setting_from"]
+__all__ = ["Setting", "teacher_config", "student_config", "control_config", "switched_config", "track_epochs"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +49,6 @@ class Setting:
     same_init: bool = False
     record: int = 12
     track_points: int = 1000
-
-
-def setting_from(config, **changes) -> Setting:
-    """A :class:`Setting` from any object (a figure's Config) with some of its field names."""
-    names = {f.name for f in dataclasses.fields(Setting)}
-    values = {name: getattr(config, name) for name in names if hasattr(config, name)}
-    values.update(changes)
-    return Setting(**values)
 
 
 def track_epochs(epochs: int, count: int) -> tuple:

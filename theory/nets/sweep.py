@@ -29,13 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evidence import Claim, Estimate, at_least, greater_than
 from ..metrics import matched_deficit
 from . import analysis, tracking
 from .experiment import Setting, control_config, student_config, switched_config, teacher_config
 from .store import DEFAULT_RUN_DIR, atomic_write
 from .training import data_for, train
 
-__all__ = ["GRIDS", "configs_for", "measure", "run_sweep", "main"]
+__all__ = ["GRIDS", "configs_for", "measure", "claims", "run_sweep", "main"]
 
 
 def configs_for(setting: Setting, seed: int = 0) -> dict:
@@ -75,16 +76,40 @@ def measure(setting: Setting, seed: int, run_dir, *, progress: bool = False) -> 
 MIN_GAIN = 0.01
 
 
+def claims(row: dict) -> list:
+    """The claims C1 (test and train), C2, C3 and C5 of one sweep row (seed means), as :class:`Claim` values.
+
+    C2 is not run without a KD gain of at least :data:`MIN_GAIN`, C3 not without matched points.
+    """
+    gain = row["student_test_accuracy"] - row["control_test_accuracy"]
+    significant = gain >= MIN_GAIN
+    recovered = (row["late_test_accuracy"] - row["control_test_accuracy"]) / gain if significant else float("nan")
+    setting = row.get("name", "setting")
+    return [
+        Claim(claim="C1 test", setting=setting, statement="test slope of φ(p_student) on φ(p_teacher) > 1",
+              evidence=Estimate(row["test_slope"]), criterion=greater_than(1.0)),
+        Claim(claim="C1 train", setting=setting, statement="train slope of φ(p_student) on φ(p_teacher) > 1",
+              evidence=Estimate(row["train_slope"]), criterion=greater_than(1.0)),
+        Claim(claim="C2", setting=setting, statement="the late student recovers at least half of the KD gain",
+              evidence=Estimate(recovered), criterion=at_least(0.5)),
+        Claim(claim="C3", setting=setting, statement="≥ 80 % of matched points have a positive bottom deficit",
+              evidence=Estimate(row["c3_frac_positive"]), criterion=at_least(0.8)),
+        Claim(claim="C5", setting=setting, statement="the student's test accuracy exceeds the teacher's",
+              evidence=Estimate(row["student_test_accuracy"] - row["teacher_test_accuracy"]),
+              criterion=greater_than(0.0)),
+    ]
+
+
 def _verdicts(row: dict) -> dict:
+    """The table's numbers and marks: True (reproduced), False (not reproduced), None (not run, inconclusive)."""
     gain = row["student_test_accuracy"] - row["control_test_accuracy"]
     significant = gain >= MIN_GAIN
     recovered = (row["late_test_accuracy"] - row["control_test_accuracy"]) / gain if significant else float("nan")
     kept = (row["early_test_accuracy"] - row["control_test_accuracy"]) / gain if significant else float("nan")
-    return dict(kd_gain=gain, late_recovered=recovered, early_kept=kept,
-                c1_test=row["test_slope"] > 1, c1_train=row["train_slope"] > 1,
-                c2=bool(recovered >= 0.5) if significant else None,
-                c3=bool(row["c3_frac_positive"] >= 0.8) if np.isfinite(row["c3_frac_positive"]) else None,
-                c5=row["student_test_accuracy"] > row["teacher_test_accuracy"])
+    mark = {"reproduced": True, "not reproduced": False}
+    verdicts = {claim.claim: mark.get(claim.verdict) for claim in claims(row)}
+    return dict(kd_gain=gain, late_recovered=recovered, early_kept=kept, c1_test=verdicts["C1 test"],
+                c1_train=verdicts["C1 train"], c2=verdicts["C2"], c3=verdicts["C3"], c5=verdicts["C5"])
 
 
 # --------------------------------------------------------------------------------------------------- grids
