@@ -500,7 +500,7 @@ def test_median_lengthscale_is_the_one_copy():
     [
         (np.ones((1, 3)), "n >= 2"),
         (np.zeros((5, 2)), "median pairwise distance is 0"),
-        (np.ones(4), r"x must have shape \(\*, \*\)"),
+        (np.ones(4), r"x must be 2-D"),
         (np.array([[0.0], [np.inf]]), "x must be finite"),
     ],
 )
