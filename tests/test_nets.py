@@ -132,7 +132,7 @@ def test_label_noise_rate_and_seeding():
     rate = noisy.noisy_mask.mean()
     assert abs(rate - 0.3) < 4 * np.sqrt(0.3 * 0.7 / n)  # Binomial(n, 0.3) / n within 4 standard deviations
     np.testing.assert_array_equal(noisy.y_train_clean, clean.y_train)
-    np.testing.assert_array_equal(noisy.y_train, th.symmetric_label_noise(clean.y_train, 0.3, 10, 7))
+    np.testing.assert_array_equal(noisy.y_train, th.data.symmetric_label_noise(clean.y_train, 0.3, 10, 7))
     np.testing.assert_array_equal(noisy.y_train, nets.load_data("mnist1d", label_noise=0.3, noise_seed=7).y_train)
     assert not np.array_equal(noisy.y_train, nets.load_data("mnist1d", label_noise=0.3, noise_seed=8).y_train)
     np.testing.assert_array_equal(noisy.x_train, clean.x_train)

@@ -88,7 +88,7 @@ def test_progress_of_a_filter_is_its_factor(seed, columns):
     outputs = th.predict(spectrum, y, flt, f_train_0=start).train
     measured = spectrum.progress(outputs, y, start)
     np.testing.assert_allclose(measured, flt(spectrum.eigenvalues), atol=1e-9)
-    per_column = th.progress(spectrum, outputs, y, start, aggregate="none")
+    per_column = th.eigen_progress(spectrum, outputs, y, start, aggregate="none")
     assert per_column.shape == (2, 15, columns)
     np.testing.assert_allclose(per_column, np.repeat(flt(spectrum.eigenvalues)[..., None], columns, -1), atol=1e-8)
     top = spectrum.group_progress(outputs, y, np.arange(3), start)

@@ -1,14 +1,32 @@
 """theory: closed-form and simulated distillation for linear and kernel models.
 
-``import theory as th``. See README.md for a quick start and SCIENCE.md (shared with the project) for the maths.
+``import theory as th``. The maths and conventions are in ``docs/maths.md``; the layout in
+``docs/architecture.md``.
 
-Core objects: :class:`Spectrum` (one eigendecomposition of the training kernel), filters (``gd``, ``flow``,
-``ridge``, ``interpolate``, composed with ``*``, ``mix``, ``late_switch``), :func:`predict` (closed-form train
-and test outputs of any filter), :func:`chain` and :func:`mobahi_rounds` (distillation rounds).
+At the top level, the core:
+
+* the spectral algebra: :class:`Spectrum` (one eigendecomposition of the training kernel), filters
+  (:func:`gd`, :func:`flow`, :func:`ridge`, :func:`interpolate`, composed with ``*``, :func:`mix`,
+  :func:`late_switch`), :func:`predict` (closed-form train and test outputs), :func:`chain` and
+  :func:`mobahi_rounds` (distillation rounds);
+* the simulators (one driver, ``theory.dynamics``): :func:`kernel_gd`, :func:`linear_gd`,
+  :func:`kernel_ce_gd`, :func:`linear_ce_gd`, :func:`kernel_ce_gd_sweep`;
+* the metrics shared by theory and networks (``theory.metrics``): :func:`exaggeration`, :func:`fidelity`,
+  :func:`accuracy`, …;
+* the loaders (``theory.data``): :class:`Dataset`, :func:`load_dataset`, :func:`load_digits`, ….
+
+Namespaces: ``th.kernels`` (analytic kernels, random features, the empirical NTK), ``th.denoise`` (the
+gradient-denoiser view), ``th.regimes`` (kernel-model sweeps), ``th.data``, ``th.dynamics``,
+``th.metrics``, ``th.evidence`` (claims and verdicts), and ``th.nets`` (flax networks, imported on first use:
+``import theory`` loads neither flax nor optax).
+
+Names that moved keep a deprecated alias at the top level for one release (see CHANGELOG.md); using one
+warns with its new home.
 """
+import importlib as _importlib
+import warnings as _warnings
+
 from .spectral import Spectrum
-from .spectral import group_progress
-from .spectral import progress
 from .filters import Filter
 from .filters import compose
 from .filters import flow
@@ -26,85 +44,114 @@ from .distill import chain
 from .distill import mobahi_rounds
 
 from .dynamics import Trajectory
+from .dynamics import cross_entropy
+from .dynamics import cross_entropy_gradient
+from .dynamics import distillation_targets
+from .dynamics import kernel_ce_gd
+from .dynamics import kernel_ce_gd_sweep
 from .dynamics import kernel_gd
+from .dynamics import linear_ce_gd
 from .dynamics import linear_gd
+
 from .metrics import Exaggeration
 from .metrics import Fidelity
 from .metrics import accuracy
 from .metrics import check_probabilities
 from .metrics import classification_report
-from .metrics import expected_calibration_error
+from .metrics import confidence_diagnostics
+from .metrics import eigen_progress
 from .metrics import exaggeration
+from .metrics import expected_calibration_error
 from .metrics import fidelity
+from .metrics import group_progress
 from .metrics import log_softmax
 from .metrics import logit_confidence
+from .metrics import matched_deficit
 from .metrics import nll
 from .metrics import softmax
-from .dynamics_ce import cross_entropy
-from .dynamics_ce import cross_entropy_gradient
-from .dynamics_ce import distillation_targets
-from .dynamics_ce import kernel_ce_gd
-from .dynamics_ce import kernel_ce_gd_sweep
-from .dynamics_ce import linear_ce_gd
-from .metrics import eigen_progress
-from .data import DATASETS
+
 from .data import Dataset
 from .data import load_dataset
 from .data import load_digits
-from .data import load_mnist1d
-from .data import one_hot
-from .data import standardize
-from .data import stratified_indices
-from .data import symmetric_label_noise
-from .data import GaussianMixture
-from .data import LogisticModel
-from .data import SyntheticDataset
-from .data import flip_probabilities
-from .data import gaussian_mixture
 from .data import load_gaussian_mixture
 from .data import load_logistic
-from .data import logistic_model
-from .data import resample_labels
+from .data import load_mnist1d
+
+from . import data
 from . import denoise
-from .denoise import DirectionalNoise
-from .denoise import GradientDecomposition
-from .denoise import GradientVariance
-from .denoise import RiskVariance
-from .denoise import decompose_kernel
-from .denoise import decompose_linear
-from .denoise import decompose_model
-from .denoise import label_noise_norm
-from .denoise import minibatch_gradient_variance
-from .denoise import monte_carlo_gradient_variance
-from .denoise import noise_per_direction
+from . import dynamics
+from . import evidence
 from . import kernels
-from .kernels import fourier_feature_map
-from .kernels import linear
-from .kernels import random_fourier_features
-from .kernels import rbf
-from .kernels import relu_feature_map
-from .kernels import relu_nngp
-from .kernels import relu_ntk
-from .kernels import relu_random_features
-from .kernels import empirical_ntk
-from .regimes import KernelTask
-from .regimes import RegimeMap
-from .regimes import confidence_diagnostics
-from .regimes import kernel_task
-from .regimes import median_lengthscale
-from .regimes import regime_map
 from . import metrics
+from . import regimes
+
+__version__ = "0.2.0"
+
+#: Top-level names of version 0.1 that moved, and their home now: ``th.NAME`` still works for one release
+#: and warns (DeprecationWarning) with the new name.
+_MOVED = {
+    "progress": "theory.metrics.eigen_progress",
+    "DATASETS": "theory.data.DATASETS",
+    "one_hot": "theory.data.one_hot",
+    "standardize": "theory.data.standardize",
+    "stratified_indices": "theory.data.stratified_indices",
+    "symmetric_label_noise": "theory.data.symmetric_label_noise",
+    "GaussianMixture": "theory.data.GaussianMixture",
+    "LogisticModel": "theory.data.LogisticModel",
+    "SyntheticDataset": "theory.data.SyntheticDataset",
+    "flip_probabilities": "theory.data.flip_probabilities",
+    "gaussian_mixture": "theory.data.gaussian_mixture",
+    "logistic_model": "theory.data.logistic_model",
+    "resample_labels": "theory.data.resample_labels",
+    "DirectionalNoise": "theory.denoise.DirectionalNoise",
+    "GradientDecomposition": "theory.denoise.GradientDecomposition",
+    "GradientVariance": "theory.denoise.GradientVariance",
+    "RiskVariance": "theory.denoise.RiskVariance",
+    "decompose_kernel": "theory.denoise.decompose_kernel",
+    "decompose_linear": "theory.denoise.decompose_linear",
+    "decompose_model": "theory.denoise.decompose_model",
+    "label_noise_norm": "theory.denoise.label_noise_norm",
+    "minibatch_gradient_variance": "theory.denoise.minibatch_gradient_variance",
+    "monte_carlo_gradient_variance": "theory.denoise.monte_carlo_gradient_variance",
+    "noise_per_direction": "theory.denoise.noise_per_direction",
+    "linear": "theory.kernels.linear",
+    "rbf": "theory.kernels.rbf",
+    "relu_nngp": "theory.kernels.relu_nngp",
+    "relu_ntk": "theory.kernels.relu_ntk",
+    "relu_feature_map": "theory.kernels.relu_feature_map",
+    "relu_random_features": "theory.kernels.relu_random_features",
+    "fourier_feature_map": "theory.kernels.fourier_feature_map",
+    "random_fourier_features": "theory.kernels.random_fourier_features",
+    "empirical_ntk": "theory.kernels.empirical_ntk",
+    "median_lengthscale": "theory.kernels.median_lengthscale",
+    "NTKDense": "theory.kernels.NTKDense",
+    "NTKMLP": "theory.kernels.NTKMLP",
+    "ntk_mlp": "theory.kernels.ntk_mlp",
+    "KernelTask": "theory.regimes.KernelTask",
+    "RegimeMap": "theory.regimes.RegimeMap",
+    "kernel_task": "theory.regimes.kernel_task",
+    "regime_map": "theory.regimes.regime_map",
+}
+
+
+def _resolve(path: str):
+    module, _, name = path.rpartition(".")
+    return getattr(_importlib.import_module(module), name)
 
 
 def __getattr__(name):
-    """``th.nets`` and the flax MLP (``th.ntk_mlp``, ``th.NTKMLP``, ``th.NTKDense``) load flax on first use."""
-    if name in ("nets", "synthetic"):
-        import importlib
-
-        return importlib.import_module(f".{name}", __name__)
-    if name in ("NTKDense", "NTKMLP", "ntk_mlp"):
-        return getattr(kernels, name)
+    """``th.nets`` on first use (it loads flax and optax); the deprecated aliases of :data:`_MOVED`."""
+    if name == "nets":
+        return _importlib.import_module(".nets", __name__)
+    if name == "synthetic":  # the deprecated module theory.synthetic (now theory.data)
+        return _importlib.import_module(".synthetic", __name__)
+    if name in _MOVED:
+        new = _MOVED[name].replace("theory.", "th.", 1)
+        _warnings.warn(f"th.{name} is deprecated and will be removed in the next release; use {new}.",
+                       DeprecationWarning, stacklevel=2)
+        return _resolve(_MOVED[name])
     raise AttributeError(f"module 'theory' has no attribute {name!r}")
 
 
-__version__ = "0.1.0"
+def __dir__():
+    return sorted(name for name in globals() if not name.startswith("_")) + ["nets"]
