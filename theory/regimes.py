@@ -1,7 +1,7 @@
 """Regime maps of kernel self-distillation under softmax cross-entropy (claims C1 and C5, SCIENCE.md §1, §4).
 
 A kernel teacher (RBF kernel, lengthscale = median pairwise distance of the training inputs) is trained by
-:func:`theory.dynamics_ce.kernel_ce_gd` on one-hot labels (optionally with symmetric label noise) for T
+:func:`theory.dynamics.kernel_ce_gd` on one-hot labels (optionally with symmetric label noise) for T
 steps; a fresh student (logits 0, the same kernel) distils the teacher's training-set probabilities
 softmax(Z_te/τ) at temperature τ, with the τ² factor (so its clock does not depend on τ), for t̃ steps.
 Both are read at τ = 1. Over the grid (noise rate, T, τ, t̃) :func:`regime_map` reports
@@ -44,7 +44,7 @@ import numpy as np
 from . import kernels
 from .data import Dataset
 from .data import load_dataset
-from .dynamics_ce import kernel_ce_gd_sweep
+from .dynamics import kernel_ce_gd_sweep
 from .metrics import accuracy
 from .metrics import exaggeration
 from .metrics import softmax
