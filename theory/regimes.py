@@ -238,23 +238,12 @@ def confidence_diagnostics(p_teacher, p_student, *, clip: float = 1e-7, bins: in
 def _checkpoint_logits(task: KernelTask, targets, checkpoints, **options):
     """Logits of a vmapped CE sweep at each of the increasing ``checkpoints``: train (P, K, n, C), test (P, K, m, C).
 
-    The sweep advances from one checkpoint to the next (one compiled function, reused), so only the
-    checkpoints are stored; full batch only (each segment would restart SGD's batch sequence).
+    One run of the driver recording only at the checkpoints (full batch, from zero logits).
     """
-    runs, classes = targets.shape[0], targets.shape[-1]
-    train = np.zeros((runs, task.data.n_train, classes))
-    test = np.zeros((runs, task.data.n_test, classes))
-    done, trains, tests = 0, [], []
-    for step in checkpoints:
-        if step > done:
-            segment = kernel_ce_gd_sweep(
-                task.k_train_train, targets, learning_rate=task.learning_rate, steps=int(step - done),
-                record_every=int(step - done), k_train_test=task.k_train_test, f_train_0=train, f_test_0=test,
-                **options)
-            train, test, done = segment.train[:, -1], segment.test[:, -1], step
-        trains.append(train)
-        tests.append(test)
-    return np.stack(trains, axis=1), np.stack(tests, axis=1)
+    run = kernel_ce_gd_sweep(task.k_train_train, targets, learning_rate=task.learning_rate,
+                             steps=int(checkpoints[-1]), record_every=None, checkpoints=checkpoints,
+                             k_train_test=task.k_train_test, **options)
+    return run.train, run.test
 
 
 def _check_steps(name: str, values) -> np.ndarray:

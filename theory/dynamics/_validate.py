@@ -182,7 +182,8 @@ def prepare_runs(rows: int, *, learning_rate, seed, batch_size, replace, **batch
     def broadcast(array, runs):
         if array is None:
             return None
-        return np.broadcast_to(array if runs is not None else array[None], (count,) + np.shape(array)[runs is not None:])
+        with_axis = array if runs is not None else array[None]
+        return np.broadcast_to(with_axis, (count,) + with_axis.shape[1:])
 
     return Runs(
         count=count,

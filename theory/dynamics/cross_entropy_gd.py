@@ -6,8 +6,8 @@ float64 JAX, on the driver of ``theory.dynamics.driver`` with the gradient funct
 Training is function-space gradient descent on the logits, exactly as for the squared loss
 (``theory.dynamics.models``):
 
-    Z ← Z − η K ∂L/∂Z(Z),     Z_test ← Z_test − η K_*ᵀ ∂L/∂Z(Z)     (kernel model, K (n, n), K_* (n, m)),
-    β ← β − η Φᵀ ∂L/∂Z(Φβ)                                          (linear model f(x) = φ(x)ᵀβ),
+    Z ← Z − η K ∂L/∂Z(Z),   Z_test ← Z_test − η K_*ᵀ ∂L/∂Z(Z)   (kernel model, K (n, n), K_* (n, m)),
+    β ← β − η Φᵀ ∂L/∂Z(Φβ)                                    (linear model f(x) = φ(x)ᵀβ),
 
 which coincide when K = ΦΦᵀ and K_* = ΦΦ_testᵀ. A learning rate with η λ_max(K) h ≥ 2 is refused.
 
@@ -183,7 +183,8 @@ def kernel_ce_gd(k_train_train, targets, *, learning_rate: float, steps: int, re
                  what="a single run; kernel_ce_gd_sweep takes a run axis")
     sweep = kernel_ce_gd_sweep(
         k_train_train, targets, learning_rate=learning_rate, steps=steps, record_every=record_every,
-        checkpoints=checkpoints, k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0, temperature=temperature,
+        checkpoints=checkpoints, k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0,
+        temperature=temperature,
         scale_by_temperature_squared=scale_by_temperature_squared, onehot_targets=onehot_targets,
         onehot_weight=onehot_weight, batch_size=batch_size, seed=seed, replace=replace)
     return Trajectory(sweep.steps, sweep.train[0], None if sweep.test is None else sweep.test[0], None)

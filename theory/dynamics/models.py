@@ -12,7 +12,8 @@ which coincide when K = ΦΦᵀ. The kernel model carries the dual coefficients 
 test outputs are not stepped: F_test,t = F_test,0 − η K_*ᵀ A_t (K_* (n, m)) at the recorded steps only,
 one (m × n)·(n × P·R·C) product for every run and record. Minibatch SGD (``batch_size`` = b) draws B_t
 with ``draw_batch`` and uses the unbiased estimate (n/b) ∂L/∂F_B of the summed gradient on the batch:
-F ← F − η K[:, B] (n/b) ∂L/∂F_B, β ← β − η Φ_Bᵀ (n/b) ∂L/∂F_B, so η means the same at every batch size.
+F ← F − η K[:, B] (n/b) ∂L/∂F_B, β ← β − η Φ_Bᵀ (n/b) ∂L/∂F_B, so η means the same at every batch
+size.
 
 Every run goes through the one sweep path (``over_runs``): P runs, P = 1 for a single one.
 """
@@ -36,7 +37,8 @@ class Trajectory:
     """Recorded states of a simulated training run.
 
     Attributes:
-        steps: (T,) int64 step numbers, ``0, k, 2k, …`` and always the final step.
+        steps: (T,) int64 recorded steps: ``0, k, 2k, …`` and the final step (``record_every`` = k), and
+            any ``checkpoints``.
         train: (T, n) or (T, n, C) training outputs at those steps (trailing shape is ``y``'s); a sweep
             of P runs has a leading run axis, (P, T, n, C).
         test: (T, m) or (T, m, C) test outputs (a sweep: (P, T, m, C)), or ``None`` when no test points

@@ -219,7 +219,7 @@ def linear_gd(
     Full batch (``batch_size=None``): β ← β − η Φᵀ(Φβ − Y), which is ``kernel_gd`` with K = ΦΦᵀ and
     K_* = ΦΦ_testᵀ. Minibatch SGD: step t draws a batch B_t of ``batch_size`` = b indices from
     ``jax.random.fold_in(jax.random.key(seed), t)`` (distinct within a step unless ``replace=True``) and
-    steps β ← β − η (n/b) Σ_{i∈B_t} φ_i(φ_iᵀβ − y_i). The factor n/b makes the batch gradient an unbiased
+    steps β ← β − η Σ_{i∈B_t} φ_i (n/b)(φ_iᵀβ − y_i). The factor n/b makes the batch gradient an unbiased
     estimate of the *summed*-loss gradient Φᵀ(Φβ − Y), so η means the same thing at every batch size
     (b = n without replacement is full-batch GD, up to summation order).
 
