@@ -79,15 +79,11 @@ def _time_grid(stop: int, points: int) -> np.ndarray:
 
 
 def _simulated_outputs(kernel, targets, learning_rate, steps):
-    """Float64 kernel GD from 0 (``theory.kernel_gd``): the training outputs after each of the increasing ``steps``."""
-    outputs, done, result = np.zeros_like(targets), 0, []
-    for step in steps:
-        if step > done:
-            run = th.kernel_gd(kernel, targets, learning_rate=learning_rate, steps=int(step - done),
-                               record_every=int(step - done), f_train_0=outputs)
-            outputs, done = run.train[-1], step
-        result.append(outputs)
-    return result
+    """Float64 kernel GD from 0 (``theory.kernel_gd``): the training outputs after each of ``steps``."""
+    checkpoints, index = np.unique(np.asarray(steps, dtype=np.int64), return_inverse=True)
+    run = th.kernel_gd(kernel, targets, learning_rate=learning_rate, steps=int(checkpoints[-1]), record_every=None,
+                       checkpoints=checkpoints)
+    return list(run.train[index])
 
 
 def _simulate_markers(spectrum, kernel, targets, y, learning_rate, marker_steps, groups):

@@ -1,7 +1,7 @@
 """Figure ``exaggeration-theory``: confidence exaggeration (claim C1) of a self-distilled kernel student, cross-entropy.
 
 A kernel teacher (RBF kernel, lengthscale = median pairwise distance, scikit-learn's digits by default) is trained
-by full-batch cross-entropy GD (``theory.dynamics_ce``) on one-hot labels for T steps at η = 0.95 · 4/λ_max (the
+by full-batch cross-entropy GD (``theory.dynamics``) on one-hot labels for T steps at η = 0.95 · 4/λ_max (the
 descent limit); a fresh student with the same kernel distils softmax(Z_te/τ), τ² factor included, for t̃ steps.
 Both are read at τ = 1, and φ(p) = log(p/(1 − p)) is taken on the teacher's top-1 class (``theory.metrics``).
 

@@ -62,26 +62,24 @@ class Config:
 
 # --------------------------------------------------------------------------------------------- compute
 def _train(model, params, x, y, learning_rate, record_steps):
-    """Full-batch GD on ½Σ‖f_θ(x) − f_θ₀(x) − y‖² (float32); centred outputs at each of ``record_steps``."""
-    initial = model.apply(params, x)
+    """Full-batch GD on ½Σ‖f_θ(x) − f_θ₀(x) − y‖² (float32); centred outputs at each of ``record_steps``.
 
-    def loss(p):
-        return 0.5 * jnp.sum((model.apply(p, x) - initial - y) ** 2)
+    The driver of ``theory.dynamics`` steps θ ← θ − η ∇_θ L on the parameter pytree in its ambient float32
+    precision (``x64=False``) and records the centred outputs at the increasing ``record_steps``.
+    """
 
-    @jax.jit
-    def advance(p, count):
-        def body(_, q):
-            gradient = jax.grad(loss)(q)
-            return jax.tree_util.tree_map(lambda w, g: w - learning_rate * g, q, gradient)
+    def centred(p, shared):
+        inputs, initial = shared
+        return model.apply(p, inputs) - initial
 
-        return jax.lax.fori_loop(0, count, body, p)
+    def gradient(p, step_index, shared, run):
+        return jax.grad(lambda q: 0.5 * jnp.sum((centred(q, shared) - run.targets) ** 2))(p)
 
-    outputs, done = [], 0
-    for step in record_steps:
-        params = advance(params, int(step - done))
-        done = int(step)
-        outputs.append(np.asarray(model.apply(params, x) - initial, dtype=np.float64))
-    return params, np.stack(outputs)
+    driver = th.dynamics
+    recording = driver.simulate(
+        driver.descent(gradient), params, (x, model.apply(params, x)), driver.Run(learning_rate, targets=y),
+        driver.Schedule.at(record_steps), observe=lambda p, shared, run: centred(p, shared), x64=False)
+    return recording.final, recording.records
 
 
 def _full_ntk(model, params, x):

@@ -4,7 +4,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 from theory import metrics
-from theory.dynamics_ce import kernel_ce_gd
+from theory.dynamics import kernel_ce_gd
 from theory.metrics import softmax
 from theory.regimes import confidence_diagnostics, kernel_task, median_lengthscale, regime_map
 

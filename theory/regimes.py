@@ -1,7 +1,7 @@
 """Regime maps of kernel self-distillation under softmax cross-entropy (claims C1 and C5, SCIENCE.md §1, §4).
 
 A kernel teacher (RBF kernel, lengthscale = median pairwise distance of the training inputs) is trained by
-:func:`theory.dynamics_ce.kernel_ce_gd` on one-hot labels (optionally with symmetric label noise) for T
+:func:`theory.dynamics.kernel_ce_gd` on one-hot labels (optionally with symmetric label noise) for T
 steps; a fresh student (logits 0, the same kernel) distils the teacher's training-set probabilities
 softmax(Z_te/τ) at temperature τ, with the τ² factor (so its clock does not depend on τ), for t̃ steps.
 Both are read at τ = 1. Over the grid (noise rate, T, τ, t̃) :func:`regime_map` reports
@@ -45,7 +45,7 @@ from . import kernels
 from .data import Dataset
 from .data import load_dataset
 from .data import load_gaussian_mixture
-from .dynamics_ce import kernel_ce_gd_sweep
+from .dynamics import kernel_ce_gd_sweep
 from .kernels import median_lengthscale  # noqa: F401  (theory.regimes.median_lengthscale, kept for one release)
 from .metrics import accuracy
 from .metrics import confidence_diagnostics  # re-exported here for one release
@@ -137,23 +137,12 @@ def kernel_task(dataset: str = "digits", *, n_train: int | None = None, seed: in
 def _checkpoint_logits(task: KernelTask, targets, checkpoints, **options):
     """Logits of a vmapped CE sweep at each of the increasing ``checkpoints``: train (P, K, n, C), test (P, K, m, C).
 
-    The sweep advances from one checkpoint to the next (one compiled function, reused), so only the
-    checkpoints are stored; full batch only (each segment would restart SGD's batch sequence).
+    One run of the driver recording only at the checkpoints (full batch, from zero logits).
     """
-    runs, classes = targets.shape[0], targets.shape[-1]
-    train = np.zeros((runs, task.data.n_train, classes))
-    test = np.zeros((runs, task.data.n_test, classes))
-    done, trains, tests = 0, [], []
-    for step in checkpoints:
-        if step > done:
-            segment = kernel_ce_gd_sweep(
-                task.k_train_train, targets, learning_rate=task.learning_rate, steps=int(step - done),
-                record_every=int(step - done), k_train_test=task.k_train_test, f_train_0=train, f_test_0=test,
-                **options)
-            train, test, done = segment.train[:, -1], segment.test[:, -1], step
-        trains.append(train)
-        tests.append(test)
-    return np.stack(trains, axis=1), np.stack(tests, axis=1)
+    run = kernel_ce_gd_sweep(task.k_train_train, targets, learning_rate=task.learning_rate,
+                             steps=int(checkpoints[-1]), record_every=None, checkpoints=checkpoints,
+                             k_train_test=task.k_train_test, **options)
+    return run.train, run.test
 
 
 def _check_steps(name: str, values) -> np.ndarray:
