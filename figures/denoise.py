@@ -1,7 +1,7 @@
-"""Figure ``denoise``: distillation as a gradient denoiser (SCIENCE.md §5, claim C4), on data with known p*.
+"""Figure ``denoise``: distillation as a gradient denoiser (docs/maths.md §5, claim C4), on data with known p*.
 
 A kernel model (RBF kernel, lengthscale a multiple of the median pairwise distance) on a synthetic dataset
-whose Bayes class probabilities p*(x) are exact (``theory.synthetic``). Squared loss, summed, full-batch GD
+whose Bayes class probabilities p*(x) are exact (``theory.data``). Squared loss, summed, full-batch GD
 at η = 1/λ_max; every trajectory is a closed form (``theory.predict``). The teacher is one-hot GD stopped at
 the budget T with the lowest squared error on fresh validation points drawn from the generating model.
 

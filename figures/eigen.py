@@ -1,4 +1,4 @@
-"""Figure ``eigen``: distillation as a regulariser in eigenspace (SCIENCE.md claim C3), on real embedded data.
+"""Figure ``eigen``: distillation as a regulariser in eigenspace (docs/maths.md §1, claim C3), on real embedded data.
 
 A kernel model (RBF or linear kernel on scikit-learn's digits or MNIST-1D) trained by full-batch GD on the
 summed squared loss, step η = 1/λ_max, one-hot targets Y (n, 10):

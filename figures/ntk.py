@@ -1,4 +1,4 @@
-"""Figure ``ntk``: the eigenspace analysis with a network's own tangent kernel (SCIENCE.md claim C3 on a network).
+"""Figure ``ntk``: the eigenspace analysis with a network's own tangent kernel (docs/maths.md §1, claim C3 on a network).
 
 A ReLU MLP in the NTK parameterisation (``theory.kernels.ntk_mlp``), *centred* so that its initial outputs are zero
 (f(x) = f_θ(x) − f_θ₀(x), the usual device that removes the random initial function and makes the

@@ -28,7 +28,7 @@ def top_eigenvalue(matrix):
 
 
 def numpy_kernel_gd(k, k_star, y, f_train, f_test, learning_rate, steps):
-    """The update of SCIENCE.md §2 written out: every step's (train, test) outputs, float64."""
+    """The update of docs/maths.md §2 written out: every step's (train, test) outputs, float64."""
     trains, tests = [f_train], [f_test]
     for _ in range(steps):
         residual = f_train - y
@@ -233,7 +233,7 @@ Y = np.ones(4)
 GOOD_KERNEL = dict(learning_rate=0.5, steps=3)
 KERNEL_CASES = [
     (dict(k_train_train=np.ones((4, 3))), "k_train_train must be square"),
-    (dict(k_train_train=np.ones(4)), r"k_train_train must have shape \(\*, \*\), got shape \(4,\)"),
+    (dict(k_train_train=np.ones(4)), r"k_train_train must be 2-D with shape \(\*, \*\), got shape \(4,\)"),
     (dict(k_train_train=np.triu(np.ones((4, 4)))), "k_train_train must be symmetric"),
     (dict(k_train_train=np.where(np.eye(4) > 0, np.nan, 0.0)), "k_train_train must be finite, got 4 NaN"),
     (dict(y=np.ones(5)), r"y must have shape \(4,\) .*got shape \(5,\)"),
@@ -249,7 +249,7 @@ KERNEL_CASES = [
     (dict(steps=True), "steps must be an integer"),
     (dict(record_every=0), "record_every must be an integer >= 1"),
     (dict(k_train_test=np.ones((3, 2))), r"k_train_test must have shape \(4, \*\) \(\(n, m\) with n = 4"),
-    (dict(f_train_0=np.ones((4, 1))), r"f_train_0 must have shape \(4,\) .*got shape \(4, 1\)"),
+    (dict(f_train_0=np.ones((4, 1))), r"f_train_0 must be 1-D with shape \(4,\) .*got shape \(4, 1\)"),
     (dict(f_test_0=np.ones(2)), "f_test_0 was given without k_train_test"),
     (dict(k_train_test=np.ones((4, 2)), f_test_0=np.ones(3)), r"f_test_0 must have shape \(2,\) .*got shape \(3,\)"),
 ]

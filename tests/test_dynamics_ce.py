@@ -35,7 +35,7 @@ def numpy_softmax(z):
 
 
 def reference_loss(logits, targets, onehot_targets, temperature, onehot_weight, scaled):
-    """SCIENCE.md §4 written independently: (1 − w) s Σ −q log softmax(z/τ) + w Σ −y log softmax(z)."""
+    """docs/maths.md §4 written independently: (1 − w) s Σ −q log softmax(z/τ) + w Σ −y log softmax(z)."""
     soft = -jnp.sum(targets * jax.nn.log_softmax(logits / temperature, axis=-1))
     hard = -jnp.sum(onehot_targets * jax.nn.log_softmax(logits, axis=-1))
     return (1 - onehot_weight) * (temperature**2 if scaled else 1.0) * soft + onehot_weight * hard

@@ -1,7 +1,7 @@
 """Teacher → student chains in closed form: self-distillation rounds, mixed targets, late switch, Mobahi rounds.
 
 Every model here is trained from the same initial outputs F₀ (zero by default). Then a round trained by filter
-g_j on targets (1 − ξ_j) Y + ξ_j F_{j−1} has (SCIENCE.md §3)
+g_j on targets (1 − ξ_j) Y + ξ_j F_{j−1} has (docs/maths.md §3)
 
     F_j = F₀ + G_j (Y − F₀),   G_0 = g_0,   G_j = g_j · (1 − ξ_j + ξ_j G_{j−1}),
 

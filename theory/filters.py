@@ -1,7 +1,7 @@
 """Spectral filters: what a training procedure does to each eigendirection of the kernel.
 
 A training procedure on a linear / kernel model with squared loss, started from outputs F₀, ends at
-(SCIENCE.md §3)
+(docs/maths.md §3)
 
     F = F₀ + g(K) (Y − F₀),     g(K) = U diag(g(λ)) Uᵀ,
 
@@ -169,7 +169,7 @@ class Filter:
         return self._complement(_as_eigenvalues(eigenvalues))
 
     def effective_time(self, eigenvalues, learning_rate: float | None = None) -> np.ndarray:
-        """Effective training time τ(λ) = −ln(1 − g(λ)) / λ (SCIENCE.md §3).
+        """Effective training time τ(λ) = −ln(1 − g(λ)) / λ (docs/maths.md §3).
 
         For a gradient-flow filter τ = t on every direction; a distilled student has τ increasing in λ (the
         exaggerated-bias theorem). With ``learning_rate`` η the time is in GD steps: λ is replaced by
@@ -455,7 +455,7 @@ class _LateSwitch(Filter):
 def gd(learning_rate: float, steps) -> Filter:
     """Full-batch gradient descent, step η, for t steps: ``g(λ) = 1 − (1 − ηλ)^t``.
 
-    Summed squared loss (SCIENCE.md §2): F_{t+1} = F_t − η K (F_t − Y). Stable iff ηλ_max < 2, monotone in t iff
+    Summed squared loss (docs/maths.md §2): F_{t+1} = F_t − η K (F_t − Y). Stable iff ηλ_max < 2, monotone in t iff
     ηλ_max ≤ 1; an unstable step is refused when the filter meets eigenvalues.
 
     Args:
@@ -505,7 +505,7 @@ def mix(teacher_weight: float, teacher: Filter) -> Filter:
 
 
 def late_switch(learning_rate: float, steps, switch_step: int, teacher: Filter) -> Filter:
-    """Late distillation (our derivation, SCIENCE.md §3): one-hot GD for s steps, then GD on the teacher's outputs.
+    """Late distillation (our derivation, docs/maths.md §3): one-hot GD for s steps, then GD on the teacher's outputs.
 
     With the same step η throughout, for t > s
 

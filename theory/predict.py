@@ -1,6 +1,6 @@
 """Closed-form train and test predictions of any spectral filter, whole trajectories in one call.
 
-For a filter g on the training kernel K = U diag(λ) Uᵀ, targets Y and initial outputs F₀ (SCIENCE.md §3):
+For a filter g on the training kernel K = U diag(λ) Uᵀ, targets Y and initial outputs F₀ (docs/maths.md §3):
 
     F_train = F₀ + U diag(g(λ)) Uᵀ (Y − F₀)
     F_test  = F_test,0 + K_*ᵀ U diag(g(λ)/λ) Uᵀ (Y − F₀)
@@ -162,7 +162,7 @@ def predict(spectrum: Spectrum, y, filter: Filter, k_train_test=None, f_train_0=
 
     Args:
         spectrum: :class:`~theory.spectral.Spectrum` of ``k_train_train (n, n)``.
-        y: ``(n,)`` or ``(n, C)`` targets (summed-loss convention, SCIENCE.md §2).
+        y: ``(n,)`` or ``(n, C)`` targets (summed-loss convention, docs/maths.md §2).
         filter: any filter; its batch shape S becomes the leading axes of the outputs.
         k_train_test: optional ``(n, m)``.
         f_train_0: optional initial outputs on the training points (y's shape).

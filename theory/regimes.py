@@ -1,4 +1,4 @@
-"""Regime maps of kernel self-distillation under softmax cross-entropy (claims C1 and C5, SCIENCE.md §1, §4).
+"""Regime maps of kernel self-distillation under softmax cross-entropy (claims C1 and C5, docs/maths.md §1, §4).
 
 A kernel teacher (RBF kernel, lengthscale = median pairwise distance of the training inputs) is trained by
 :func:`theory.dynamics.kernel_ce_gd` on one-hot labels (optionally with symmetric label noise) for T
@@ -10,7 +10,7 @@ Both are read at τ = 1. Over the grid (noise rate, T, τ, t̃) :func:`regime_ma
 * on train and test, the confidence-exaggeration statistics of :func:`confidence_diagnostics` (C1: the OLS
   slope of φ(p_st) on φ(p_te) exceeds 1 while the student is below the teacher on low-confidence points);
 * the energy-weighted progress of the logits on top and bottom eigendirections of K (C3, measured as in
-  SCIENCE.md §6 against the centred training labels Y − 1/C, since cross-entropy ignores a constant shift
+  docs/maths.md §6 against the centred training labels Y − 1/C, since cross-entropy ignores a constant shift
   of a point's logits).
 
 All runs of a map go through one vmapped simulation per role (teachers: one run per noise rate; students:

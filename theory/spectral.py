@@ -1,11 +1,11 @@
 """Eigendecomposition of a kernel (Gram) matrix, and progress of outputs along its eigendirections.
 
 Everything closed-form in this toolkit acts on targets one eigendirection of the training kernel at a time
-(SCIENCE.md §3). :class:Spectrum holds the one eigendecomposition that all of it shares:
+(docs/maths.md §3). :class:Spectrum holds the one eigendecomposition that all of it shares:
 
     K = Φ Φᵀ = Σ_k λ_k u_k u_kᵀ,    λ_0 ≥ λ_1 ≥ … ≥ λ_{n−1} ≥ 0   (index 0 is the *top* direction).
 
-Progress along direction k of outputs F towards targets Y, both started from F₀ (SCIENCE.md §3):
+Progress along direction k of outputs F towards targets Y, both started from F₀ (docs/maths.md §3):
 
     c_k(F) = u_kᵀ(F − F₀) / u_kᵀ(Y − F₀)
 

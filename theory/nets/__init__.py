@@ -1,4 +1,4 @@
-"""theory.nets: trained networks measured with the same metrics as the theory (SCIENCE.md §1, §6).
+"""theory.nets: trained networks measured with the same metrics as the theory (docs/maths.md §1, §6).
 
 Flax models (MLP, 1-D/2-D CNNs, CIFAR ResNets), optax optimisers and schedules, one-hot / distillation / squared
 losses with a loss switch, offline data (digits, MNIST-1D, synthetic sets, ``.npz``, CIFAR pickles), a run

@@ -1,4 +1,4 @@
-"""Measuring stored runs with the shared metrics of :mod:`theory.metrics` (SCIENCE.md §6).
+"""Measuring stored runs with the shared metrics of :mod:`theory.metrics` (docs/maths.md §6).
 
 Everything here reads logits from the run store (:class:`~theory.nets.store.Run`) and turns them into
 probabilities with :func:`theory.metrics.softmax` (float64), so networks and theory are measured by the same code:

@@ -1,4 +1,4 @@
-"""Per-example losses on logits: one-hot cross-entropy, distillation, squared loss (SCIENCE.md §4).
+"""Per-example losses on logits: one-hot cross-entropy, distillation, squared loss (docs/maths.md §4).
 
 With logits z ∈ R^C, label y, teacher logits z_T, temperature τ and p_τ(z) = softmax(z / τ):
 
