@@ -231,7 +231,8 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
     Args:
       config: the run's configuration.
       run_dir: the store directory (runs live in its sub-directories named by hash).
-      progress: show a tqdm bar (epoch, loss, train and test accuracy).
+      progress: show a tqdm bar (epoch, loss, train and test accuracy) when stderr is a terminal; quiet in
+        non-terminal logs (tqdm's ``disable=None``). False: never.
       stop_after: stop once this many epochs are done (checkpointed), leaving the run incomplete; used to
         simulate a killed run in tests. None trains to the end.
 
@@ -286,7 +287,7 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
         recorded[0] = evaluate(state)
         run.write_logits(recorded)
     began = time.perf_counter()
-    bar = tqdm(total=config.epochs, initial=start, disable=not progress, leave=False,
+    bar = tqdm(total=config.epochs, initial=start, disable=None if progress else True, leave=False,
                desc=config.describe()[:48], unit="epoch")
     try:
         for epoch in range(start, config.epochs):
