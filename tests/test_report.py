@@ -1,7 +1,4 @@
 """The claims report: verdict logic on constructed inputs, and building from stored results only."""
-import json
-
-import numpy as np
 import pytest
 
 import paper_figs
