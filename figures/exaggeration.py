@@ -90,9 +90,8 @@ def compute(config: Config = Config()) -> dict:
         setting = replace(config.setting, temperature=temperature)
         per_seed = []
         for seed in seeds:
-            runs = {role: train(make(setting, seed), config.run_dir, progress=config.progress) for role, make in (
-                ("teacher", experiment.teacher_config), ("student", experiment.student_config),
-                ("control", experiment.control_config))}
+            runs = {role: train(run_config, config.run_dir, progress=config.progress)
+                    for role, run_config in experiment.role_configs(setting, seed).items()}
             entry = _split_data(runs["teacher"], runs["student"], runs["control"], config.bins,
                                 config.scatter_points, np.random.default_rng(seed))
             entry.update(seed=seed, hashes={role: run.hash for role, run in runs.items()},

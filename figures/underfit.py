@@ -62,9 +62,8 @@ def compute(config: Config = Config()) -> dict:
         setting = replace(config.setting, temperature=temperature)
         per_seed = []
         for seed in seeds:
-            runs = {role: train(make(setting, seed), config.run_dir, progress=config.progress) for role, make in (
-                ("teacher", experiment.teacher_config), ("student", experiment.student_config),
-                ("control", experiment.control_config))}
+            runs = {role: train(run_config, config.run_dir, progress=config.progress)
+                    for role, run_config in experiment.role_configs(setting, seed).items()}
             student = analysis.underfit(runs["teacher"], runs["student"], bins=config.bins)
             control = analysis.underfit(runs["teacher"], runs["control"], bins=config.bins)
             per_seed.append(dict(

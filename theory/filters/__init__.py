@@ -6,19 +6,12 @@ A training procedure on a linear / kernel model with squared loss, started from 
     F = F₀ + g(K) (Y − F₀),     g(K) = U diag(g(λ)) Uᵀ,
 
 and distillation multiplies filters: a student trained by g_s on a teacher's training outputs g_T(K) Y has
-outputs g_s(K) g_T(K) Y. Filters here are small immutable objects:
+outputs g_s(K) g_T(K) Y. Filters here are frozen dataclasses: values with equality, hashing and a repr that
+evaluates back.
 
-============================  ==========================================  =============================
-constructor                    g(λ)                                        g(λ)/λ as λ → 0
-============================  ==========================================  =============================
-``gd(learning_rate, steps)``   1 − (1 − ηλ)^t                               η t
-``flow(time)``                 1 − e^{−λt}                                  t
-``ridge(strength)``            λ / (λ + c)                                  1/c
-``interpolate()``              1 on λ > 0, 0 on the null space              (1/λ on λ > 0, 0 on the null space)
-``student * teacher``          g_s(λ) g_T(λ)                                (g_s/λ) g_T
-``mix(ξ, teacher)``            1 − ξ + ξ g_T(λ)   (targets, not a model)    —
-``late_switch(...)``           see :func:`late_switch`                      —
-============================  ==========================================  =============================
+The filters of one trained model (``gd``, ``flow``, ``ridge``, ``interpolate``) are tabulated with their g(λ) and
+g(λ)/λ in :mod:`theory.filters.training`; ``student * teacher`` is g_s(λ) g_T(λ), ``mix(ξ, teacher)`` is
+1 − ξ + ξ g_T(λ) (a target transform, not a model), and ``late_switch`` is in :mod:`theory.filters.targets`.
 
 Parameters (``steps``, ``time``, ``strength``) may be arrays of any shape S: calling the filter on
 eigenvalues ``(n,)`` then returns factors of shape ``S + (n,)``, e.g. a whole trajectory ``(T, n)``.

@@ -15,7 +15,8 @@ import numpy as np
 
 from .config import TrainConfig
 
-__all__ = ["Setting", "teacher_config", "student_config", "control_config", "switched_config", "track_epochs"]
+__all__ = ["Setting", "teacher_config", "student_config", "control_config", "switched_config", "role_configs",
+           "track_epochs"]
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,9 @@ def control_config(setting: Setting, seed: int = 0) -> TrainConfig:
 def switched_config(setting: Setting, seed: int, switch_epoch: int, direction: str = "onehot_to_kd") -> TrainConfig:
     """A student whose loss switches after ``switch_epoch`` epochs (``"onehot_to_kd"`` or ``"kd_to_onehot"``)."""
     return student_config(setting, seed, switch_epoch=switch_epoch, switch_direction=direction, record_epochs=())
+
+
+def role_configs(setting: Setting, seed: int = 0) -> dict:
+    """The three runs of one setting and seed, by role: ``{"teacher", "student", "control"}`` -> TrainConfig."""
+    return dict(teacher=teacher_config(setting, seed), student=student_config(setting, seed),
+                control=control_config(setting, seed))
