@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._checks import check_choice, check_integer, check_real
+from ..data.fingerprint import data_fingerprint
 
 __all__ = ["TrainConfig", "MODELS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "SWITCH_DIRECTIONS", "FORMAT_VERSION"]
 
@@ -186,7 +187,17 @@ class TrainConfig:
 
     # ------------------------------------------------------------------------------------------ hashing
     def canonical(self) -> dict:
-        """JSON-ready dict of the hashed fields; a teacher enters as ``{"hash": …}``."""
+        """JSON-ready dict of the run's identity: the hashed fields, a teacher as ``{"hash": …}``, and for a
+        dataset read from files the content fingerprint of those files (``"data_fingerprint"``).
+
+        A generated dataset (embedded or synthetic) is identified by its fields (``dataset``, ``n_train``,
+        ``data_seed``, ``data_options``, ``label_noise``, ``noise_seed``), all hashed; a file dataset also by the
+        SHA-256 of the bytes its reader reads (:func:`theory.data.fingerprint.data_fingerprint`, cached per
+        file), so replacing the files in the same ``data_dir`` gives another run.
+
+        Raises:
+          ValueError: a data file is missing or unreadable (the message names it).
+        """
         result = {"format": FORMAT_VERSION}
         for f in dataclasses.fields(self):
             if f.name in _NOT_HASHED:
@@ -195,10 +206,21 @@ class TrainConfig:
             if isinstance(value, TrainConfig):
                 value = {"hash": value.hash()}
             result[f.name] = _jsonable(value)
+        fingerprint = self.data_fingerprint()
+        if fingerprint is not None:  # only file datasets: the hashes of generated datasets' runs are unchanged
+            result["data_fingerprint"] = fingerprint
         return result
 
+    def data_fingerprint(self) -> str | None:
+        """SHA-256 of the data files a file dataset reads (None for generated datasets); see :meth:`canonical`."""
+        from .data import FILE_DATASETS  # late, as in __post_init__
+
+        if self.dataset not in FILE_DATASETS:
+            return None
+        return data_fingerprint(self.dataset, self.data_dir)
+
     def hash(self) -> str:
-        """First 16 hex digits of the SHA-256 of the canonical JSON (sorted keys)."""
+        """First 16 hex digits of the SHA-256 of the canonical JSON (sorted keys; see :meth:`canonical`)."""
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

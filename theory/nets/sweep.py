@@ -3,8 +3,9 @@
 ``python -m theory.nets.sweep --out results/sweep`` trains, for every :class:`Setting` of a grid and seed, a
 one-hot teacher (seed 100·s), and with seed 100·s + 1 a distilled student, a one-hot *control* (the student's
 seed and budget without a teacher), a late student (one-hot → KD at half its epochs) and an early student
-(KD → one-hot at half its epochs). Runs go to the run store (``--run-dir``, default ``results/runs``) and are
-reused. It writes ``sweep.json`` (every number) and ``sweep.md`` (the table) into ``--out``.
+(KD → one-hot at half its epochs). Runs go to the run store ``--runs DIR`` (default ``<out>/runs``; give a figure
+and a sweep the same ``--runs`` to share runs) and are reused. It writes ``sweep.json`` (every number) and
+``sweep.md`` (the table) into ``--out``.
 
 Measured per setting (means over seeds):
 
@@ -24,7 +25,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +36,10 @@ from ..evidence import Claim, Estimate, at_least, greater_than
 from ..metrics import matched_deficit
 from . import analysis, tracking
 from .experiment import Setting, control_config, student_config, switched_config, teacher_config
-from .store import DEFAULT_RUN_DIR, atomic_write
+from .store import atomic_write
 from .training import data_for, train
 
-__all__ = ["GRIDS", "configs_for", "measure", "claims", "run_sweep", "main"]
+__all__ = ["GRIDS", "configs_for", "measure", "claims", "run_sweep", "build_parser", "runs_dir", "main"]
 
 
 def configs_for(setting: Setting, seed: int = 0) -> dict:
@@ -216,22 +219,40 @@ def _write(out: Path, rows):
     atomic_write(out / "sweep.md", lambda t: Path(t).write_text(table))
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m theory.nets.sweep``."""
+    parser = argparse.ArgumentParser(prog="python -m theory.nets.sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="directory for sweep.json and sweep.md")
-    parser.add_argument("--run-dir", default=DEFAULT_RUN_DIR, help="run store (default results/runs)")
+    parser.add_argument("--runs", default=None, metavar="DIR", help="the run store (default <out>/runs)")
+    parser.add_argument("--run-dir", dest="run_dir", default=None, help=argparse.SUPPRESS)  # deprecated: --runs
     parser.add_argument("--grid", default="default", choices=sorted(GRIDS))
     parser.add_argument("--only", nargs="*", default=None, help="setting names (or substrings) to run")
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (0 .. seeds-1)")
     parser.add_argument("--progress", action="store_true", help="show a progress bar per run")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def runs_dir(args) -> str:
+    """The run store of parsed arguments: ``--runs``, else the deprecated ``--run-dir``, else ``<out>/runs``."""
+    if args.runs is not None:
+        return args.runs
+    if args.run_dir is not None:
+        warnings.warn("--run-dir is deprecated; use --runs DIR.", DeprecationWarning, stacklevel=2)
+        return args.run_dir
+    return os.path.join(args.out, "runs")
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
     settings = GRIDS[args.grid]
     if args.only:
         settings = [s for s in settings if any(o in s.name for o in args.only)]
     out = Path(args.out)
+    runs = runs_dir(args)
     rows = []
     for setting in settings:  # write after every setting, so a long sweep can be read while it runs
-        rows += run_sweep([setting], range(args.seeds), args.run_dir, progress=args.progress)
+        rows += run_sweep([setting], range(args.seeds), runs, progress=args.progress)
         _write(out, rows)
     print(markdown(rows))
     return 0

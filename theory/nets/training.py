@@ -27,11 +27,14 @@ from tqdm.auto import tqdm
 
 from theory import metrics as theory_metrics
 
+from .._checks import check_nonnegative, check_positive
+
 from .config import TrainConfig
 from .data import NetData, load_data
 from .losses import mixed_loss
 from .models import make_model
 from .optim import make_optimizer
+from .claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
 
 __all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits"]
@@ -215,11 +218,14 @@ def _epoch_metrics(epoch, logits_train, logits_test, data, extra) -> dict:
 
 
 def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True,
-          stop_after: int | None = None) -> Run:
+          stop_after: int | None = None, lease: float = LEASE_SECONDS, wait_timeout: float | None = None) -> Run:
     """Trains ``config`` into ``<run_dir>/<config.hash()>/`` and returns the :class:`Run`.
 
     A complete run is returned as it is; an incomplete one resumes from its last checkpoint (truncating metrics
-    and logits written after it); a student's teacher is trained or reused first.
+    and logits written after it); a student's teacher is trained or reused first. Only the process holding the
+    run's claim trains it (:mod:`theory.nets.claim`): another process asking for the same run meanwhile waits,
+    polling, and returns the holder's result; a claim whose holder died (its heartbeat older than its lease) is
+    taken over and the run resumed.
 
     Example:
       >>> import tempfile
@@ -230,11 +236,17 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
 
     Args:
       config: the run's configuration.
-      run_dir: the store directory (runs live in its sub-directories named by hash).
+      run_dir: the run store (runs live in its sub-directories named by hash). The default,
+        :data:`~theory.nets.store.DEFAULT_RUN_DIR` (``results/runs``), is a default of this function only: the
+        command lines take ``--runs DIR`` (default ``<out>/runs``).
       progress: show a tqdm bar (epoch, loss, train and test accuracy) when stderr is a terminal; quiet in
         non-terminal logs (tqdm's ``disable=None``). False: never.
       stop_after: stop once this many epochs are done (checkpointed), leaving the run incomplete; used to
         simulate a killed run in tests. None trains to the end.
+      lease: seconds this process's claim stays valid without a heartbeat (it renews every epoch and every
+        ``lease / 5`` seconds); another process takes over a claim older than that.
+      wait_timeout: seconds to wait at most for another live process training the same run (None: as long as
+        its heartbeat is fresh).
 
     Returns:
       the :class:`Run` (``run.complete`` unless ``stop_after`` stopped it).
@@ -242,11 +254,44 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
     Raises:
       ValueError: for a model that cannot take the data, augmentation on non-image data, non-finite training
         loss (the message names the epoch and suggests a lower learning rate).
+      TimeoutError: another live process held the run's claim for longer than ``wait_timeout`` seconds.
     """
+    lease = check_positive(lease, "lease")
+    wait_timeout = None if wait_timeout is None else check_nonnegative(wait_timeout, "wait_timeout")
     run = Run(run_dir, config)
     if run.complete:
         return run
-    teacher_run = train(config.teacher, run_dir, progress=progress) if config.teacher is not None else None
+    teacher_run = None
+    if config.teacher is not None:
+        teacher_run = train(config.teacher, run_dir, progress=progress, lease=lease, wait_timeout=wait_timeout)
+    waited_since = time.monotonic()
+    poll = min(2.0, lease / 10)
+    while not run.complete:
+        claim, holder = try_claim(run.path, lease)
+        if claim is None:
+            waited = time.monotonic() - waited_since
+            if wait_timeout is not None and waited >= wait_timeout:
+                raise TimeoutError(
+                    f"run {run.hash} ({config.describe()}) is being trained by {holder.get('host', '?')} pid "
+                    f"{holder.get('pid', '?')} (heartbeat {time.time() - float(holder['heartbeat']):.0f} s ago, "
+                    f"lease {float(holder.get('lease', LEASE_SECONDS)):g} s); gave up waiting after "
+                    f"{wait_timeout:g} s.")
+            time.sleep(min(poll, max(0.05, wait_timeout - waited)) if wait_timeout is not None else poll)
+            continue
+        try:
+            if run.complete:  # finished by another process just before the claim
+                break
+            claim.start_heartbeat()
+            if _train_claimed(run, claim, teacher_run, progress=progress, stop_after=stop_after):
+                break
+        finally:
+            claim.release()
+    return run
+
+
+def _train_claimed(run: Run, claim, teacher_run, *, progress: bool, stop_after) -> bool:
+    """Trains (or resumes) ``run`` while holding ``claim``; False if the claim was lost on the way."""
+    config = run.config
     data = data_for(config)
     model = model_for(config, data)
     if config.augment and len(data.input_shape) != 3:
@@ -282,7 +327,7 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
         return predict_logits(model, variables, x_train), predict_logits(model, variables, x_test)
 
     if stop_after is not None and start >= stop_after:
-        return run
+        return True
     if start == 0 and 0 not in recorded:
         recorded[0] = evaluate(state)
         run.write_logits(recorded)
@@ -299,6 +344,8 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
                 raise ValueError(f"training loss became {loss} in epoch {epoch + 1} of run {run.hash} "
                                  f"({config.describe()}); lower learning_rate (now {config.learning_rate}).")
             logits_train, logits_test = evaluate(state)
+            if not claim.renew():  # taken over while this process stalled: the new holder goes on
+                return False
             done = epoch + 1
             row = _epoch_metrics(done, logits_train, logits_test, data, {
                 "train_loss": loss, "kd_weight": weight, "learning_rate": float(schedule(done * steps - 1)),
@@ -314,7 +361,7 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
             bar.set_postfix(loss=f"{loss:.3f}", train=f"{row['train_accuracy']:.3f}",
                             test=f"{row['test_accuracy']:.3f}")
             if stop_after is not None and done >= stop_after and done < config.epochs:
-                return run
+                return True
     finally:
         bar.close()
     final = rows[-1]
@@ -323,4 +370,4 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
                        "seconds_last_session": time.perf_counter() - began,
                        "seconds_total": sum(r["seconds"] for r in rows),
                        "device": str(jax.devices()[0].platform)})
-    return run
+    return True
