@@ -171,6 +171,9 @@ def test_store_list_and_prune(tmp_path, capsys):
         line = next(line for line in listing.splitlines() if line.startswith(run.hash))
         assert status in line and run.config.describe() in line
     assert "unreachable" in next(line for line in listing.splitlines() if line.startswith(stale.hash))
+    with pytest.raises(ValueError, match=rf"run '{stale.hash}' in .* is stale: its config now hashes to"):
+        nets.Run.open(runs, stale.hash)
+    assert nets.Run.open(runs, kept.hash).config == kept.config
 
     assert run_store.main(["--runs", str(runs), "prune"]) == 0  # a dry run names what it would delete
     dry = capsys.readouterr().out

@@ -34,7 +34,7 @@ from .data import NetData, load_data
 from .losses import mixed_loss
 from .models import make_model
 from .optim import make_optimizer
-from .claim import LEASE_SECONDS, try_claim
+from .store.claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
 
 __all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits"]
@@ -223,7 +223,7 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
 
     A complete run is returned as it is; an incomplete one resumes from its last checkpoint (truncating metrics
     and logits written after it); a student's teacher is trained or reused first. Only the process holding the
-    run's claim trains it (:mod:`theory.nets.claim`): another process asking for the same run meanwhile waits,
+    run's claim trains it (:mod:`theory.nets.store.claim`): another process asking for the same run meanwhile waits,
     polling, and returns the holder's result; a claim whose holder died (its heartbeat older than its lease) is
     taken over and the run resumed.
 

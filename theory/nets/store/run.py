@@ -1,43 +1,33 @@
-"""On-disk store of training runs: ``<run_dir>/<config hash>/``, every file written atomically.
+"""One run of the store: the directory ``<run_dir>/<config hash>/``, every file written atomically.
 
 ==========================  ==================================================================================
-``config.json``             ``{"hash", "format", "config": TrainConfig.to_dict(), "teacher_hash"}``
+``config.json``             ``{"hash", "format", "teacher_hash", "config": TrainConfig.to_dict()}``, and for a file
+                            dataset ``"data_fingerprint"`` (the SHA-256 of its files, part of the hash)
 ``metrics.jsonl``           one JSON object per completed epoch (loss, accuracies, learning rate, seconds, …)
 ``logits.npz``              ``epochs (E,)``, ``train (E, n, C)``, ``test (E, m, C)`` float32 at ``record_epochs``
 ``checkpoint.msgpack``      the latest training state (params, BatchNorm statistics, optimiser state) and its
                             epoch, in flax's msgpack serialisation
 ``summary.json``            written last, when the run is complete: final metrics and wall time
-``claim.json``              while a process trains the run: who, and its last heartbeat (:mod:`theory.nets.claim`)
+``claim.json``              while a process trains the run: who, and its last heartbeat (:mod:`theory.nets.store.claim`)
 ==========================  ==================================================================================
 
 Atomic: each file is written to a temporary file in the same directory and renamed over the old one
 (``os.replace``), so a killed process leaves either the old or the new file, never half of one. A run is
 complete exactly when ``summary.json`` exists. Two processes asking for the same run do not race: one holds
 its claim and trains, the other waits and reuses the result (:func:`theory.nets.train`).
-
-One store, chosen in one way: ``theory.nets.train(config, run_dir)`` (``run_dir`` defaults to
-:data:`DEFAULT_RUN_DIR`, ``results/runs``) and ``--runs DIR`` on the command lines (default ``<out>/runs``).
-
-``python -m theory.nets.store --runs DIR list`` lists the runs (hash, status, size, whether reachable, config);
-``python -m theory.nets.store --runs DIR prune [--yes]`` removes the unreachable ones (see :func:`reachable`):
-a dry run names each run it would remove, ``--yes`` removes them. Runs claimed by a live process are kept.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 from flax import serialization
 
-from .._io import atomic_write
-from .claim import CLAIM_FILE, claim_is_stale, read_claim
-from .config import TrainConfig
+from ..._io import atomic_write
+from ..config import TrainConfig
 
-__all__ = ["Run", "atomic_write", "DEFAULT_RUN_DIR", "run_status", "reachable", "stored_runs", "main"]
+__all__ = ["Run", "atomic_write", "DEFAULT_RUN_DIR"]
 
 #: the run store of :func:`theory.nets.train` when none is given (the command lines default to ``<out>/runs``).
 DEFAULT_RUN_DIR = "results/runs"
@@ -177,122 +167,3 @@ class Run:
         restored = serialization.from_bytes({"epoch": np.asarray(0, np.int64), "state": template},
                                             path.read_bytes())
         return int(restored["epoch"]), restored["state"]
-
-
-# --------------------------------------------------------------------------------------------------- the store
-def run_status(path) -> str:
-    """``"complete"``, ``"claimed"`` (a live process trains it), ``"incomplete (stale claim)"`` or ``"incomplete"``."""
-    path = Path(path)
-    if (path / "summary.json").is_file():
-        return "complete"
-    record = read_claim(path)
-    if record is None:
-        return "incomplete"
-    return "incomplete (stale claim)" if claim_is_stale(record) else "claimed"
-
-
-def reachable(path) -> tuple[bool, str]:
-    """Whether a current config can reach the run stored at ``path``, and why not.
-
-    *Reachable* means: ``config.json`` exists, rebuilds a :class:`TrainConfig` under the current code, and that
-    config hashes (under the current hashing, with the current bytes of its data files) to the directory's name
-    -- so :func:`theory.nets.train` of that config would use this directory. A run trained before its data files
-    were replaced, before a change of :data:`~theory.nets.config.FORMAT_VERSION`, on data no longer present, or
-    killed before writing its config, is unreachable. (Whether some figure or sweep still asks for a reachable
-    run is not checked: a reachable run is kept.)
-
-    Returns:
-      ``(True, "")`` or ``(False, reason)``.
-    """
-    path = Path(path)
-    try:
-        stored = json.loads((path / "config.json").read_text())
-    except FileNotFoundError:
-        return False, "no config.json"
-    except (OSError, ValueError) as error:
-        return False, f"config.json is unreadable ({error})"
-    try:
-        now = TrainConfig.from_dict(stored["config"]).hash()
-    except (ValueError, TypeError, KeyError) as error:
-        return False, f"its config is no longer valid ({str(error).rstrip('.')})"
-    if now != path.name:
-        return False, f"its config now hashes to {now} (its data files or the hashing changed)"
-    return True, ""
-
-
-def _size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
-def _human(size: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-
-
-def _describe(path: Path) -> str:
-    try:
-        return TrainConfig.from_dict(json.loads((path / "config.json").read_text())["config"]).describe()
-    except (OSError, ValueError, TypeError, KeyError):
-        return "?"
-
-
-def stored_runs(run_dir) -> list[dict]:
-    """One dict per run directory of the store: ``hash``, ``path``, ``status``, ``size``, ``reachable``,
-    ``reason`` and ``describe`` (the config's one-line summary, ``"?"`` if unreadable); sorted by hash."""
-    rows = []
-    for path in sorted(p for p in Path(run_dir).iterdir() if p.is_dir() and not p.name.startswith(".")):
-        ok, reason = reachable(path)
-        rows.append(dict(hash=path.name, path=path, status=run_status(path), size=_size(path), reachable=ok,
-                         reason=reason, describe=_describe(path)))
-    return rows
-
-
-def _list(rows) -> None:
-    for row in rows:
-        where = "reachable" if row["reachable"] else f"unreachable: {row['reason']}"
-        print(f"{row['hash']:<16}  {row['status']:<24}  {_human(row['size']):>10}  {row['describe']}  [{where}]")
-    total = sum(row["size"] for row in rows)
-    print(f"{len(rows)} runs, {_human(total)}; {sum(not r['reachable'] for r in rows)} unreachable.")
-
-
-def _prune(rows, yes: bool) -> None:
-    doomed = [r for r in rows if not r["reachable"]]
-    for row in doomed:
-        if row["status"] == "claimed":
-            print(f"kept {row['hash']}: a live process holds its claim ({CLAIM_FILE}).")
-            continue
-        if yes:
-            shutil.rmtree(row["path"])
-        verb = "removed" if yes else "would remove"
-        print(f"{verb} {row['hash']} ({row['reason']}; {_human(row['size'])}; {row['describe']})")
-    if not doomed:
-        print("nothing to prune: every run is reachable.")
-    elif not yes:
-        print("dry run: nothing was deleted; pass --yes to remove the runs named above.")
-
-
-def main(argv=None) -> int:
-    """``python -m theory.nets.store --runs DIR {list,prune} [--yes]``."""
-    parser = argparse.ArgumentParser(prog="python -m theory.nets.store", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", required=True, help="the run store")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the runs: hash, status, size, config, reachable")
-    prune = commands.add_parser("prune", help="remove the unreachable runs (a dry run without --yes)")
-    prune.add_argument("--yes", action="store_true", help="really delete the runs named")
-    args = parser.parse_args(argv)
-    if not Path(args.runs).is_dir():
-        parser.error(f"--runs {args.runs!r} is not a directory.")
-    rows = stored_runs(args.runs)
-    if args.command == "list":
-        _list(rows)
-    else:
-        _prune(rows, args.yes)
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -26,8 +26,8 @@ import time
 import uuid
 from pathlib import Path
 
-from .._checks import check_positive
-from .._io import atomic_write
+from ..._checks import check_positive
+from ..._io import atomic_write
 
 __all__ = ["CLAIM_FILE", "LEASE_SECONDS", "Claim", "read_claim", "claim_is_stale", "try_claim"]
 
