@@ -68,6 +68,17 @@ def test_replacing_one_cifar_batch_or_the_npz_changes_the_fingerprint(tmp_path):
         nets.TrainConfig(dataset="cifar10", data_dir=str(data), epochs=1).hash()
 
 
+def test_data_for_reads_replaced_files_again(tmp_path):
+    path = tmp_path / "set.npz"
+    _write_npz(path, seed=0)
+    config = nets.TrainConfig(dataset="npz", data_dir=str(path), epochs=1)
+    before = nets.data_for(config).x_train.copy()
+    _write_npz(path, seed=1)
+    after = nets.data_for(config).x_train  # not the in-process cache of the old files
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, nets.load_data("npz", data_dir=str(path)).x_train)
+
+
 def test_embedded_and_synthetic_run_hashes_are_unchanged_and_cover_the_loader_parameters():
     # hashes of the stored runs under results/runs (computed before content fingerprints existed)
     assert nets.TrainConfig(**TINY).hash() == "d38956a5b737e10b"

@@ -43,7 +43,8 @@ _EVAL_BATCH = 1024
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_data(dataset, data_dir, n_train, n_test, data_seed, data_options, label_noise, noise_seed):
+def _cached_data(dataset, data_dir, n_train, n_test, data_seed, data_options, label_noise, noise_seed,
+                 fingerprint):  # the files' fingerprint: replaced files are read again
     data = load_data(dataset, data_dir=data_dir, seed=data_seed, n_train=n_train, n_test=n_test,
                      label_noise=label_noise, noise_seed=noise_seed, options=data_options)
     source = data.dataset
@@ -54,9 +55,9 @@ def _cached_data(dataset, data_dir, n_train, n_test, data_seed, data_options, la
 
 
 def data_for(config: TrainConfig) -> NetData:
-    """The (cached, read-only) :class:`NetData` a config trains on."""
+    """The (cached, read-only) :class:`NetData` a config trains on (read again when its data files change)."""
     return _cached_data(config.dataset, config.data_dir, config.n_train, config.n_test, config.data_seed,
-                        config.data_options, config.label_noise, config.noise_seed)
+                        config.data_options, config.label_noise, config.noise_seed, config.data_fingerprint())
 
 
 def model_for(config: TrainConfig, data: NetData):
