@@ -165,6 +165,22 @@ def test_a_live_claim_is_waited_on_with_a_timeout(tmp_path):
     assert not run.complete
 
 
+def test_claims_are_exclusive_and_a_taken_over_holder_notices(tmp_path):
+    first, holder = run_store.try_claim(tmp_path / "run", lease=60)
+    assert first is not None and holder is None
+    second, holder = run_store.try_claim(tmp_path / "run", lease=60)
+    assert second is None and holder["token"] == first.token and holder["pid"] == os.getpid()
+    assert first.renew() and first.held
+    record = json.loads((tmp_path / "run" / "claim.json").read_text())
+    (tmp_path / "run" / "claim.json").write_text(json.dumps(dict(record, token="other", heartbeat=0)))
+    third, _ = run_store.try_claim(tmp_path / "run", lease=60)  # the hand-made stale claim is taken over
+    assert third is not None and not first.renew() and not first.held
+    first.release()  # does not remove the new holder's claim
+    assert json.loads((tmp_path / "run" / "claim.json").read_text())["token"] == third.token
+    third.release()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == []  # no claim, no temporary file left
+
+
 # ------------------------------------------------------------------------------------------ item 11: the CLI
 def test_store_list_and_prune(tmp_path, capsys):
     runs = tmp_path / "runs"

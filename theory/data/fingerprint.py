@@ -22,6 +22,8 @@ import threading
 import time
 from pathlib import Path
 
+from .._checks import check_choice
+
 __all__ = ["DATA_FILES", "RACY_SECONDS", "clear_cache", "data_files", "data_fingerprint", "files_fingerprint"]
 
 #: the files each file dataset's reader reads: ``(file names, standard sub-directory)`` (see
@@ -51,9 +53,7 @@ def data_files(name: str, data_dir) -> list[Path]:
     Raises:
       ValueError: ``name`` is not a file dataset (``"cifar10"``, ``"cifar100"``, ``"npz"``), or ``data_dir`` is None.
     """
-    if name not in (*DATA_FILES, "npz"):
-        raise ValueError(f"name must be one of {', '.join(repr(n) for n in (*DATA_FILES, 'npz'))} "
-                         f"(a dataset read from files), got {name!r}.")
+    check_choice(name, "name", (*DATA_FILES, "npz"))
     if data_dir is None:
         raise ValueError(f"data_dir must be given for dataset {name!r} (its files are fingerprinted), got None.")
     root = Path(data_dir).expanduser()

@@ -3,10 +3,11 @@
 ``train(config, run_dir)`` returns the stored :class:`~theory.nets.store.Run`: trained now, resumed from its last
 checkpoint, or reused as it is when already complete. A student's teacher is trained (or reused) first.
 
-Determinism (so that a resumed run ends bit-identical to an uninterrupted one on the same machine and
-software): the initialisation key is ``fold_in(key(seed), 0)``; the data order of epoch e is the permutation
-drawn from ``fold_in(fold_in(key(seed), 1), e)``; augmentation at global step k uses
-``fold_in(fold_in(key(seed), 2), k)``. Checkpoints hold the whole optimiser state (step count included), so
+Determinism, so that a resumed run ends as an uninterrupted one on the same machine and software (the same
+checkpoint and config.json bytes, the same logits, the same metrics.jsonl and summary.json except their
+wall-clock fields ``seconds``, ``seconds_total``, ``seconds_last_session``): the initialisation key is
+``fold_in(key(seed), 0)``; the data order of epoch e is the permutation drawn from
+``fold_in(fold_in(key(seed), 1), e)``; augmentation at global step k uses ``fold_in(fold_in(key(seed), 2), k)``. Checkpoints hold the whole optimiser state (step count included), so
 nothing depends on how many processes the run took. One epoch is ⌊n / batch⌋ jitted optimiser steps on
 minibatches (the last incomplete batch is dropped; batch = min(batch_size, n)).
 

@@ -14,7 +14,8 @@ directory: ``{"token", "host", "pid", "started", "heartbeat", "lease"}`` (times 
   stale (a fresh claim renamed by mistake is linked back), deleted, and claimed anew; the new holder resumes
   from the run's last checkpoint.
 * **Lost claims.** A holder whose claim was taken over (it stalled past its lease) notices at its next renewal
-  and stops; training is deterministic, so what both wrote for the same epoch is the same.
+  and stops training to wait like any other process; training is deterministic, so what both wrote for the
+  same epoch is the same.
 """
 from __future__ import annotations
 
@@ -71,7 +72,10 @@ def _process_is_gone(record: dict) -> bool:
 def claim_is_stale(record: dict, now: float | None = None) -> bool:
     """True if the claim's heartbeat is older than its lease, or its process is gone (same host only)."""
     now = time.time() if now is None else now
-    lease = float(record.get("lease", LEASE_SECONDS))
+    try:
+        lease = float(record.get("lease", LEASE_SECONDS))
+    except (TypeError, ValueError):
+        lease = LEASE_SECONDS
     return now - float(record["heartbeat"]) > lease or _process_is_gone(record)
 
 
