@@ -27,7 +27,7 @@ import theory as th
 from theory.evidence import Claim, Estimate, at_least, less_than
 from theory.metrics import filter_group_progress
 from theory.metrics import matched_deficit
-from theory.nets import analysis, data_for, experiment, make_schedule, tracking, train
+from theory.nets import DEFAULT_RUN_DIR, analysis, data_for, experiment, make_schedule, tracking, train
 from theory.nets.experiment import Setting
 
 NAME = "bias-nn"
@@ -59,7 +59,7 @@ class Config:
     # bottom group only in part (progress ≈ 0.3 for the one-hot network at the last epoch)
     top: tuple = (30, 100)
     bottom: tuple = (200, 500)
-    run_dir: str = "results/runs"
+    run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
 
     def __post_init__(self):

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from theory.evidence import Claim, Estimate, greater_than
-from theory.nets import analysis, experiment, train
+from theory.nets import DEFAULT_RUN_DIR, analysis, experiment, train
 from theory.nets.experiment import Setting
 
 NAME = "exaggeration"
@@ -53,7 +53,7 @@ class Config:
     repeats: int = 3  # seeds seed, seed + 1, …
     bins: int = 20
     scatter_points: int = 1500
-    run_dir: str = "results/runs"
+    run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
     # the kernel prediction beside the networks (theory.regimes): an RBF kernel teacher and student trained by
     # cross-entropy GD for the same number of steps, at each temperature and the same label noise

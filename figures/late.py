@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from theory.evidence import Claim, Estimate, at_least, greater_than
-from theory.nets import analysis, experiment, train
+from theory.nets import DEFAULT_RUN_DIR, analysis, experiment, train
 from theory.nets.experiment import Setting
 
 NAME = "late"
@@ -42,7 +42,7 @@ class Config:
     switch_fractions: tuple = (0.25, 0.5, 0.75)
     seed: int = 0
     repeats: int = 3
-    run_dir: str = "results/runs"
+    run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
 
     @classmethod

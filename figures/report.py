@@ -26,7 +26,7 @@ from pathlib import Path
 
 from theory.evidence import VERDICTS, Claim, aggregate, paper_claim  # noqa: F401 (VERDICTS, aggregate: public here)
 
-from .output import atomic_write
+from .output import atomic_write, stale_files
 
 #: docs/maths.md §1, in short.
 CLAIMS = {
@@ -51,12 +51,30 @@ def rows_of(result: dict) -> list:
     return [claim.to_dict() if isinstance(claim, Claim) else claim for claim in result.get("claims", [])]
 
 
+class ResultsError(ValueError):
+    """The stored results cannot make a report: none at all, or a figure's JSON that cannot be read."""
+
+
 def load_results(out, names) -> dict:
-    """``{name: stored JSON or None}`` for each figure name (None when the figure has not been run)."""
+    """``{name: stored JSON or None}`` for each figure name (None when the figure has not been run).
+
+    Raises :class:`ResultsError` naming the file when a ``<name>.json`` is not valid JSON or not a figure's
+    result (a JSON object with a list of ``claims``).
+    """
     results = {}
     for name in names:
         path = Path(out) / f"{name}.json"
-        results[name] = json.loads(path.read_text()) if path.exists() else None
+        if not path.exists():
+            results[name] = None
+            continue
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ResultsError(f"cannot read {str(path)!r}: {error}; delete it or rerun that figure.") from None
+        if not isinstance(result, dict) or not isinstance(result.get("claims", []), list):
+            raise ResultsError(f"{str(path)!r} is not a figure result (a JSON object with a list of claims); "
+                               "delete it or rerun that figure.")
+        results[name] = result
     return results
 
 
@@ -90,8 +108,12 @@ def _cell(kind_entry) -> str:
     return "<br>".join(line.replace("|", "\\|") for line in lines)
 
 
-def markdown(results: dict, kinds: dict, descriptions: dict) -> str:
-    """The report as Markdown (figures referenced as PNG files beside it)."""
+def markdown(results: dict, kinds: dict, descriptions: dict, stale: dict | None = None) -> str:
+    """The report as Markdown (figures referenced as PNG files beside it).
+
+    ``stale``: ``{name: [image files that do not belong to <name>.json]}`` (:func:`figures.output.stale_files`),
+    flagged under the figure.
+    """
     table = claims_table(results, kinds)
     out = ["# Does it pay to disobey? Claims report", ""]
     ran = [name for name, result in results.items() if result is not None]
@@ -118,6 +140,9 @@ def markdown(results: dict, kinds: dict, descriptions: dict) -> str:
     for name in ran:
         result = results[name]
         out += [f"### `{name}`", "", descriptions.get(name, ""), "", f"![{name}]({name}.png)", ""]
+        for file in (stale or {}).get(name, []):
+            out += [f"**Warning:** {file} does not belong to {name}.json (its SHA-256 differs from the one "
+                    "recorded there: an interrupted write); regenerate the figure.", ""]
         reading = "; ".join(f"{r['claim']} {r['verdict']} ({r['measured']})" for r in rows_of(result))
         seconds = result.get("seconds")
         timing = f" Computed in {seconds:.0f} s." if isinstance(seconds, (int, float)) else ""
@@ -173,8 +198,16 @@ def _inline(text: str) -> str:
 
 
 def build(out, names, kinds: dict, descriptions: dict) -> tuple:
-    """Write ``<out>/report.md`` and a self-contained ``<out>/report.html``; returns their paths."""
-    text = markdown(load_results(out, names), kinds, descriptions)
+    """Write ``<out>/report.md`` and a self-contained ``<out>/report.html``; returns their paths.
+
+    Raises :class:`ResultsError` when ``out`` holds no figure's result or a result cannot be read.
+    """
+    results = load_results(out, names)
+    if not any(result is not None for result in results.values()):
+        raise ResultsError(f"no figure results in {str(out)!r} (no <figure>.json there); run "
+                           f"`python paper_figs.py --fig NAME --out {out}` first.")
+    stale = {name: stale_files(out, name, result) for name, result in results.items() if result is not None}
+    text = markdown(results, kinds, descriptions, stale)
     md_path = atomic_write(Path(out) / "report.md", lambda tmp: Path(tmp).write_text(text))
     page = html_page(text, out)
     html_path = atomic_write(Path(out) / "report.html", lambda tmp: Path(tmp).write_text(page))

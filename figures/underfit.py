@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from theory.evidence import Claim, Estimate, at_least, less_than
-from theory.nets import analysis, experiment, train
+from theory.nets import DEFAULT_RUN_DIR, analysis, experiment, train
 from theory.nets.experiment import Setting
 
 NAME = "underfit"
@@ -42,7 +42,7 @@ class Config:
     repeats: int = 3
     bins: int = 10
     low_fraction: float = 0.3  # the lowest 30 % of bins are "low confidence", the highest 30 % "high"
-    run_dir: str = "results/runs"
+    run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
 
     @classmethod

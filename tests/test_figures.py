@@ -1,5 +1,6 @@
 """Figures: quick modes run end to end, write finite numbers and files, and the command line behaves."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -141,3 +142,131 @@ def test_overrides_go_to_the_config_or_its_setting():
     quick = exaggeration.Config.quick()
     assert config.setting == type(quick.setting)(**{**quick.setting.__dict__, "dataset": "mnist1d",
                                                       "data_dir": "/data"})
+
+
+# ------------------------------------------------------------------------------------------------ atomic outputs
+def test_atomic_write_keeps_the_suffix_so_writers_that_append_one_write_the_target(tmp_path):
+    from theory._io import atomic_write
+
+    atomic_write(tmp_path / "a.npz", lambda temporary: np.savez(temporary, x=np.arange(3)))  # np.savez appends .npz
+    with np.load(tmp_path / "a.npz") as archive:
+        np.testing.assert_array_equal(archive["x"], np.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz"]
+
+
+@pytest.mark.parametrize("fail", ["writer", "replace"])
+def test_atomic_write_failing_midway_leaves_no_temporary_and_the_old_file(tmp_path, monkeypatch, fail):
+    import theory._io as io
+
+    target = tmp_path / "x.json"
+    target.write_text("old")
+
+    def write(temporary):
+        with open(temporary, "w") as handle:
+            handle.write("half")
+            if fail == "writer":
+                raise RuntimeError("serialiser failed")
+
+    if fail == "replace":
+        monkeypatch.setattr(io.os, "replace", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises((RuntimeError, OSError)):
+        io.atomic_write(target, write)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
+
+
+class _FakeFigure:
+    """A figure module with the interface of figures/<name>.py whose plot can be made to fail."""
+
+    NAME = "fake"
+    KIND = "theory"
+    DESCRIPTION = "a fake figure"
+    fail_plot = False
+
+    import dataclasses as _dc
+
+    @_dc.dataclass(frozen=True)
+    class Config:
+        seed: int = 0
+        value: float = 1.0
+
+        @classmethod
+        def quick(cls):
+            return cls()
+
+    @staticmethod
+    def compute(config):
+        return {"value": config.value, "seed": config.seed}
+
+    @staticmethod
+    def claims(data):
+        return []
+
+    @classmethod
+    def plot(cls, data):
+        import matplotlib.pyplot as plt
+
+        if cls.fail_plot:
+            raise RuntimeError("plot failed")
+        figure = plt.figure(figsize=(2, 2))
+        figure.gca().plot([0, 1], [0, data["seed"]])
+        return figure
+
+
+def _run_fake(monkeypatch, out, seed):
+    import argparse
+
+    monkeypatch.setattr(figures, "load", lambda name: _FakeFigure)
+    args = argparse.Namespace(quick=True, seed=seed, data=None, data_dir=None, out=str(out), runs=None)
+    return paper_figs.run_figure("fake", args)
+
+
+def _snapshot(out):
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def test_figure_outputs_are_replaced_as_a_set(tmp_path, monkeypatch):
+    import hashlib
+
+    import theory._io as io
+
+    _run_fake(monkeypatch, tmp_path, seed=1)
+    before = _snapshot(tmp_path)
+    assert set(before) == {"fake.png", "fake.pdf", "fake.json"}
+    stored = json.loads(before["fake.json"])
+    for suffix in ("png", "pdf"):  # the JSON names the PNG and PDF that belong to it
+        assert stored["files"][suffix]["sha256"] == hashlib.sha256(before[f"fake.{suffix}"]).hexdigest()
+    # the plot fails: nothing of the new set is written, the old set stays
+    monkeypatch.setattr(_FakeFigure, "fail_plot", True)
+    with pytest.raises(RuntimeError, match="plot failed"):
+        _run_fake(monkeypatch, tmp_path, seed=2)
+    assert _snapshot(tmp_path) == before
+    monkeypatch.setattr(_FakeFigure, "fail_plot", False)
+    # a rename fails midway (after the PNG was replaced): rolled back, the old set stays, no temporary is left
+    calls, replace = [], os.replace
+
+    def failing_replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return replace(source, target)
+
+    monkeypatch.setattr(io.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        _run_fake(monkeypatch, tmp_path, seed=3)
+    monkeypatch.setattr(io.os, "replace", replace)
+    assert _snapshot(tmp_path) == before
+    _run_fake(monkeypatch, tmp_path, seed=4)
+    assert json.loads((tmp_path / "fake.json").read_text())["data"]["seed"] == 4
+    assert set(_snapshot(tmp_path)) == {"fake.png", "fake.pdf", "fake.json"}
+
+
+def test_a_png_that_does_not_belong_to_its_json_is_detected(tmp_path, monkeypatch):
+    from figures import output
+
+    _run_fake(monkeypatch, tmp_path, seed=1)
+    assert output.stale_files(tmp_path, "fake") == []
+    png = (tmp_path / "fake.png").read_bytes()
+    _run_fake(monkeypatch, tmp_path, seed=2)
+    (tmp_path / "fake.png").write_bytes(png)  # as after a crash between the renames of an older write
+    assert output.stale_files(tmp_path, "fake") == ["fake.png"]

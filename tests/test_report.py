@@ -74,3 +74,22 @@ def test_report_builds_from_stored_results_without_recomputing(tmp_path, monkeyp
     assert "deficit 0.1" in text and "| **C3**" in text
     page = (tmp_path / "report.html").read_text()
     assert "data:image/png;base64," in page and "<table>" in page and "deficit 0.1" in page
+
+
+def test_report_warns_when_a_png_does_not_belong_to_its_json(tmp_path):
+    import hashlib
+
+    (tmp_path / "eigen.png").write_bytes(b"new png")
+    stored = dict(figure="eigen", claims=[row("C3", "reproduced")], data={},
+                  files={"png": {"name": "eigen.png", "sha256": hashlib.sha256(b"old png").hexdigest()}})
+    save_json(stored, tmp_path / "eigen.json")
+    md_path, _ = report.build(tmp_path, ["eigen"], {"eigen": "theory"}, {"eigen": "d"})
+    assert "eigen.png does not belong to eigen.json" in md_path.read_text()
+
+
+def test_report_build_refuses_no_results_and_names_a_corrupt_file(tmp_path):
+    with pytest.raises(report.ResultsError, match="no figure results"):
+        report.build(tmp_path, ["eigen"], {"eigen": "theory"}, {})
+    (tmp_path / "eigen.json").write_text("{")
+    with pytest.raises(report.ResultsError, match="eigen.json"):
+        report.load_results(tmp_path, ["eigen"])
