@@ -257,3 +257,42 @@ def test_npz_member_that_is_not_an_array_is_refused(tmp_path):
         warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
         archive.writestr("x_train.npy", b"not an array")  # a second, corrupt member of the same name
     refused(lambda: read_npz(path), path)
+
+
+# ------------------------------------------------------------------------------------------------ item 8: arrays
+@pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
+def test_numeric_arrays_of_every_layout_load_exactly(cifar_dir, protocol):
+    from theory.data._safe_load import unpickle
+
+    arrays = [np.arange(6, dtype=">i4").reshape(2, 3), np.arange(6, dtype="<f8").reshape(3, 2),
+              np.asfortranarray(np.arange(12, dtype=np.uint8).reshape(3, 4)), np.array([True, False]),
+              np.zeros((0, 3072), np.uint8), np.arange(5, dtype=np.int16)[::2]]
+    path = cifar_dir / "arrays"
+    for array in arrays:
+        path.write_bytes(pickle.dumps({b"a": array, b"s": np.int64(7), b"l": [array, 1.5, (1, b"x")], b"e": b""},
+                                      protocol))
+        value = unpickle(path)
+        assert value[b"a"].dtype == array.dtype and np.array_equal(value[b"a"], array)
+        assert np.array_equal(value[b"l"][0], array) and value[b"l"][1:] == [1.5, (1, b"x")]
+        assert value[b"s"] == 7 and value[b"e"] == b""
+
+
+class MalformedDtype:
+    """Pickles as numpy.dtype('u1') with a malformed state (numpy's own dtype.__setstate__ crashes on such)."""
+
+    def __reduce__(self):
+        return (np.dtype, ("u1", False, True), (3, "|", None, -1, -1, 0))
+
+
+class StringArray:
+    """Pickles as an ndarray of 8-byte strings (not a numeric dtype)."""
+
+    def __reduce__(self):
+        return np.array([b"a", b"b"]).__reduce__()
+
+
+@pytest.mark.parametrize("payload", [MalformedDtype(), StringArray(), np.array([1, "a"], dtype=object)])
+def test_array_states_are_checked_not_handed_to_numpy(cifar_dir, payload):
+    path = cifar_dir / "data_batch_1"
+    write_batch(path, {b"data": cifar_rows(1), b"labels": [0], b"extra": payload}, protocol=2)
+    assert "refusing" in refused(lambda: read_cifar(cifar_dir), path)

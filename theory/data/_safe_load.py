@@ -8,21 +8,114 @@ checked to be the plain data a CIFAR batch holds.
 """
 from __future__ import annotations
 
-import importlib.util
 import pickle
 from pathlib import Path
 
 import numpy as np
 
-#: the only globals a CIFAR pickle may name: what numpy needs to rebuild an array (old and new module paths, every
-#: pickle protocol). Anything else (a function that runs code on load) is refused.
-_PICKLE_GLOBALS = frozenset({
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),
-})
+def _refuse(what: str):
+    raise pickle.UnpicklingError(f"refusing {what}")
+
+
+def _shape(shape) -> tuple:
+    if type(shape) is not tuple or not all(type(n) is int and n >= 0 for n in shape):
+        _refuse(f"an array shape {shape!r}")
+    return shape
+
+
+class _Dtype:
+    """Stands for a numeric ``numpy.dtype`` while unpickling: its ``__setstate__`` (the pickle's BUILD) checks the
+    state instead of handing it to numpy (numpy's own ``dtype.__setstate__`` crashes on some malformed states)."""
+
+    def __init__(self, spec, align=False, copy=False):
+        if type(spec) is not str or type(align) not in (bool, int) or align not in (0, 1) or copy not in (0, 1):
+            _refuse(f"dtype arguments {spec!r}, {align!r}, {copy!r}")
+        try:
+            self.dtype = np.dtype(spec)
+        except TypeError:
+            _refuse(f"the dtype {spec!r}")
+        if self.dtype.kind not in "biuf":
+            _refuse(f"the dtype {spec!r} (only booleans, integers and floats)")
+
+    def __setstate__(self, state):
+        if type(state) is not tuple or len(state) < 2 or state[1] not in ("<", ">", "|", "=") or \
+                any(entry is not None for entry in state[2:5]):
+            _refuse(f"the dtype state {state!r:.80}")
+        if state[1] in "<>":
+            self.dtype = self.dtype.newbyteorder(state[1])
+
+
+class _Array:
+    """Stands for a ``numpy.ndarray`` while unpickling (from ``_reconstruct`` then BUILD, or ``_frombuffer``); the
+    array is built from checked shape, dtype and bytes, never by numpy's ``__setstate__``."""
+
+    def __init__(self, array=None):
+        self.array = array
+
+    def __setstate__(self, state):
+        if self.array is not None or type(state) is not tuple or len(state) not in (4, 5):
+            _refuse("an array state")
+        shape, dtype, fortran, data = state[-4:]
+        self.array = _array(data, dtype, shape, "F" if fortran else "C")
+
+
+def _array(data, dtype, shape, order) -> np.ndarray:
+    if type(dtype) is not _Dtype or type(data) not in (bytes, bytearray) or order not in ("C", "F"):
+        _refuse("an array that is not a numeric array stored as bytes")
+    shape, dtype = _shape(shape), dtype.dtype
+    if len(data) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        _refuse(f"an array of {len(data)} bytes for shape {shape} and dtype {dtype}")
+    return np.frombuffer(bytes(data), dtype=dtype).reshape(shape, order=order)  # a copy of a bytearray
+
+
+class _ArrayType:
+    """Stands for ``numpy.ndarray`` itself (a constructor over any buffer, not exposed)."""
+
+
+_NDARRAY = _ArrayType()
+
+
+def _reconstruct(subtype, shape, code):
+    """numpy's ``_reconstruct(ndarray, (0,), b'b')``, the first step of unpickling an array (protocols 0-4)."""
+    if subtype is not _NDARRAY or type(code) is not bytes:
+        _refuse("an array constructor other than numpy.ndarray")
+    _shape(shape)
+    return _Array()
+
+
+def _scalar(dtype, data=None):
+    """numpy's ``scalar(dtype, bytes)``, as a Python number."""
+    if type(dtype) is not _Dtype or type(data) is not bytes or len(data) != dtype.dtype.itemsize:
+        _refuse("a numpy scalar that is not a number stored as bytes")
+    return np.frombuffer(data, dtype=dtype.dtype)[0].item()
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """numpy's ``_frombuffer`` (protocol 5)."""
+    return _Array(_array(buffer, dtype, shape, order))
+
+
+def _encode_latin1(text, encoding="latin1", errors="strict"):
+    """``_codecs.encode`` as protocol-2 pickles of bytes use it, for Latin-1 only (a codec lookup imports)."""
+    if encoding not in ("latin1", "latin-1") or errors != "strict" or type(text) is not str:
+        _refuse(f"to encode a {type(text).__name__} with codec {encoding!r}")
+    return text.encode("latin1")
+
+
+def _empty_bytes(*args):
+    """``bytes()``, as protocols 0-2 pickle an empty bytes object (and only that)."""
+    if args:
+        _refuse("to call bytes with arguments")
+    return b""
+
+
+#: the only globals a CIFAR pickle may name, each bound to a checked stand-in: what numpy needs to rebuild an array
+#: (old and new module paths, every pickle protocol). Anything else (a function that runs code on load) is refused.
+_PICKLE_GLOBALS = {("numpy", "ndarray"): _NDARRAY, ("numpy", "dtype"): _Dtype, ("_codecs", "encode"): _encode_latin1,
+                   ("__builtin__", "bytes"): _empty_bytes, ("builtins", "bytes"): _empty_bytes}
+for _core in ("numpy.core", "numpy._core"):
+    _PICKLE_GLOBALS.update({(f"{_core}.multiarray", "_reconstruct"): _reconstruct,
+                            (f"{_core}.multiarray", "scalar"): _scalar, (f"{_core}.numeric", "_frombuffer"): _frombuffer})
 
 #: the plain values a CIFAR batch is made of, besides numpy arrays of numbers.
 _PLAIN = (dict, list, tuple, bytes, str, int, float, bool, type(None))
@@ -30,29 +123,14 @@ _PLAIN = (dict, list, tuple, bytes, str, int, float, bool, type(None))
 CIFAR_CONTENTS = "a CIFAR batch holds only a dict of bytes, str, numbers, lists and numpy arrays"
 
 
-#: where numpy's array constructors live (numpy >= 2 moved ``numpy.core`` to ``numpy._core``; the old path warns).
-_NUMPY_CORE = "numpy._core" if importlib.util.find_spec("numpy._core") is not None else "numpy.core"
-
-
-def _encode_latin1(text, encoding="latin1", errors="strict"):
-    """``_codecs.encode`` as protocol-2 pickles of bytes use it, for Latin-1 only (a codec lookup imports)."""
-    if encoding not in ("latin1", "latin-1") or errors != "strict" or type(text) is not str:
-        raise pickle.UnpicklingError(f"refusing to encode a {type(text).__name__} with codec {encoding!r}")
-    return text.encode("latin1")
-
-
 class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that calls nothing but numpy's array constructors (a data file must not run code)."""
+    """An unpickler that calls nothing but checked stand-ins for numpy's array constructors (a data file must not
+    run code, nor hand numpy a malformed state)."""
 
     def find_class(self, module, name):
         if (module, name) not in _PICKLE_GLOBALS:
             raise pickle.UnpicklingError(f"refusing to load the global {module}.{name}")
-        if module == "_codecs":
-            return _encode_latin1
-        for old in ("numpy.core.", "numpy._core."):
-            if module.startswith(old):
-                module = _NUMPY_CORE + "." + module[len(old):]
-        return super().find_class(module, name)
+        return _PICKLE_GLOBALS[(module, name)]
 
 
 def _reason(error: BaseException) -> str:
@@ -62,27 +140,40 @@ def _reason(error: BaseException) -> str:
     return text if isinstance(error, pickle.UnpicklingError) else f"{type(error).__name__}: {text}"
 
 
-def _check_plain(value, path: Path) -> None:
-    """Refuse anything in ``value`` that is not plain data (iteratively: a pickle can nest deeply or loop)."""
+def _plain(value, path: Path):
+    """``value`` with every array stand-in replaced by its array (in place, iteratively: a pickle can nest deeply
+    or loop); anything that is not plain data is refused."""
+
+    def resolve(item):
+        if type(item) is _Array:
+            if item.array is None:
+                raise ValueError(f"{path} is not a CIFAR python-pickle file: an array without its data.")
+            return item.array
+        if type(item) not in _PLAIN:
+            raise ValueError(f"{path} is not a CIFAR python-pickle file: refusing to load a "
+                             f"{type(item).__name__}; {CIFAR_CONTENTS}.")
+        return item
+
+    value = resolve(value)
     stack, seen = [value], set()
     while stack:
         item = stack.pop()
         if id(item) in seen:
             continue
         seen.add(id(item))
-        kind = type(item)
-        if kind is dict:
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif kind in (list, tuple):
+        if type(item) is dict:
+            for key, entry in list(item.items()):
+                resolve(key)
+                item[key] = resolve(entry)
+                stack.append(item[key])
+        elif type(item) is list:
+            item[:] = [resolve(entry) for entry in item]
             stack.extend(item)
-        elif kind is np.ndarray or isinstance(item, np.generic):
-            if item.dtype.hasobject:
-                raise ValueError(f"{path} is not a CIFAR python-pickle file: refusing to load an array of Python "
-                                 f"objects (dtype {item.dtype}); {CIFAR_CONTENTS}.")
-        elif kind not in _PLAIN:
-            raise ValueError(f"{path} is not a CIFAR python-pickle file: refusing to load a {kind.__name__}; "
-                             f"{CIFAR_CONTENTS}.")
+        elif type(item) is tuple:  # immutable: may hold plain values, not arrays
+            if any(type(entry) is _Array for entry in item):
+                raise ValueError(f"{path} is not a CIFAR python-pickle file: an array inside a tuple; {CIFAR_CONTENTS}.")
+            stack.extend(resolve(entry) for entry in item)
+    return value
 
 
 def unpickle(path: Path):
@@ -99,8 +190,7 @@ def unpickle(path: Path):
         raise ValueError(f"{path} cannot be read: {error.strerror or error}.") from None
     except Exception as error:  # noqa: BLE001 - any malformed stream: EOFError, UnpicklingError, MemoryError, …
         raise ValueError(f"{path} is not a CIFAR python-pickle file: {_reason(error)} ({CIFAR_CONTENTS}).") from None
-    _check_plain(value, path)
-    return value
+    return _plain(value, path)
 
 
 def load_npz_arrays(path: Path, names) -> list[np.ndarray]:
