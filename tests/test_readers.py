@@ -296,3 +296,9 @@ def test_array_states_are_checked_not_handed_to_numpy(cifar_dir, payload):
     path = cifar_dir / "data_batch_1"
     write_batch(path, {b"data": cifar_rows(1), b"labels": [0], b"extra": payload}, protocol=2)
     assert "refusing" in refused(lambda: read_cifar(cifar_dir), path)
+
+
+def test_a_length_beyond_the_end_of_the_file_is_refused_before_it_is_allocated(cifar_dir):
+    path = cifar_dir / "data_batch_1"
+    path.write_bytes(b"\x80\x05\x96" + (2**44).to_bytes(8, "little") + b"abc.")  # BYTEARRAY8 claiming 16 TiB
+    assert "BYTEARRAY8" in refused(lambda: read_cifar(cifar_dir), path)

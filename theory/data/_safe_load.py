@@ -3,12 +3,16 @@
 
 A pickle runs code only through the globals it names (``GLOBAL``/``STACK_GLOBAL``/``INST``/``OBJ`` and the
 extension registry all resolve through ``find_class``): the unpickler admits only numpy's array constructors,
-so nothing else can be called. What the stream builds without a global (sets, bytearrays, …) is then
-checked to be the plain data a CIFAR batch holds.
+and each is a stand-in that checks its arguments, so nothing else can be called and numpy never sees a state
+from the file. The opcode stream is first scanned, so that no length a malformed file claims beyond its
+end is allocated. What the stream builds without a global (sets, bytearrays, …) is then checked to
+be the plain data a CIFAR batch holds.
 """
 from __future__ import annotations
 
+import io
 import pickle
+import pickletools
 from pathlib import Path
 
 import numpy as np
@@ -176,6 +180,40 @@ def _plain(value, path: Path):
     return value
 
 
+_OPCODES = {ord(op.code): op for op in pickletools.opcodes}
+_LENGTH_BYTES = {pickletools.TAKEN_FROM_ARGUMENT1: (1, False), pickletools.TAKEN_FROM_ARGUMENT4: (4, True),
+                 pickletools.TAKEN_FROM_ARGUMENT4U: (4, False), pickletools.TAKEN_FROM_ARGUMENT8U: (8, False)}
+
+
+def _scan(data: bytes) -> None:
+    """Walk the opcodes up to STOP without building anything: every opcode must be known and every argument,
+    with the length it claims, must lie within the file (so the unpickler never allocates a claimed length
+    that the file does not hold)."""
+    position, end = 0, len(data)
+    while position < end:
+        op = _OPCODES.get(data[position])
+        if op is None:
+            _refuse(f"the unknown opcode {data[position]:#04x} at byte {position}")
+        position += 1
+        if op.arg is not None:
+            size = op.arg.n
+            if size >= 0:
+                position += size
+            elif size == pickletools.UP_TO_NEWLINE:
+                for _ in range(2 if op.arg.name == "stringnl_noescape_pair" else 1):
+                    newline = data.find(b"\n", position)
+                    position = end + 1 if newline < 0 else newline + 1
+            else:
+                width, signed = _LENGTH_BYTES[size]
+                length = int.from_bytes(data[position:position + width], "little", signed=signed)
+                position += width + max(length, 0)
+            if position > end:
+                _refuse(f"{op.name} at byte {position}: it claims more bytes than the file holds (truncated?)")
+        if op.name == "STOP":
+            return
+    _refuse("a pickle without its end (STOP): the data was truncated")
+
+
 def unpickle(path: Path):
     """The plain data pickled in ``path``, read by the restricted unpickler.
 
@@ -184,10 +222,12 @@ def unpickle(path: Path):
         names a global other than numpy's array constructors, or one that holds anything but plain data.
     """
     try:
-        with open(path, "rb") as handle:
-            value = _RestrictedUnpickler(handle, encoding="bytes").load()
+        data = Path(path).read_bytes()
     except OSError as error:
         raise ValueError(f"{path} cannot be read: {error.strerror or error}.") from None
+    try:
+        _scan(data)
+        value = _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as error:  # noqa: BLE001 - any malformed stream: EOFError, UnpicklingError, MemoryError, …
         raise ValueError(f"{path} is not a CIFAR python-pickle file: {_reason(error)} ({CIFAR_CONTENTS}).") from None
     return _plain(value, path)
