@@ -93,8 +93,9 @@ def read_cifar(data_dir, which: str = "cifar10"):
     ``(N, 3072)`` uint8 (rows are the red, green and blue 32 × 32 planes one after the other) and ``b'labels'``.
     CIFAR-100: ``train`` and ``test`` with ``b'data'`` and ``b'fine_labels'``. The files may sit directly in
     ``data_dir`` or in its standard sub-directory (``cifar-10-batches-py`` / ``cifar-100-python``). They are
-    read by a restricted unpickler that rebuilds only dicts, lists, bytes and numpy arrays: a file naming any
-    other global (which could run code on load) is refused.
+    read by a restricted unpickler that rebuilds only dicts, lists, tuples, bytes, str, numbers and numeric
+    numpy arrays: a file naming any other global (which could run code on load), or holding anything else, is
+    refused; so are truncated or corrupt files. Every image needs exactly one label in ``[0, C)``.
 
     Args:
       data_dir: the directory.
@@ -105,8 +106,10 @@ def read_cifar(data_dir, which: str = "cifar10"):
       num_classes)``.
 
     Raises:
-      ValueError: unknown ``which``, missing directory or files, malformed contents, or a pickle that names a
-        global other than numpy's array constructors.
+      ValueError: unknown ``which``, missing directory or files; and, naming the file: a file that is not a
+        pickle (random bytes, truncated), a pickle that names a global other than numpy's array constructors or
+        holds other objects, ``b'data'`` that is not ``(N, 3072)`` integers in [0, 255], labels that are not 1-D
+        integers in ``[0, C)``, a different number of labels than images, or no images at all.
     """
     check_choice(which, "which", _CIFAR_LAYOUTS)
     train_files, test_files, label_key, num_classes, subdir = _CIFAR_LAYOUTS[which]
@@ -230,13 +233,15 @@ def load_cifar10(data_dir=None, *, seed: int = 0, n_train: int | None = None, n_
       seed: non-negative integer seeding the ``n_train`` / ``n_test`` subsets (independent streams).
       n_train, n_test: stratified subset sizes, or None for all points.
       standardize: per-channel standardisation (see above).
-      label_noise: symmetric label-noise rate in ``[0, 1)``; noise_seed: its seed.
+      label_noise: symmetric label-noise rate in ``[0, (C − 1)/C)`` (at ``(C − 1)/C`` the labels carry no
+        information; see :func:`~theory.data.symmetric_label_noise`); noise_seed: its seed.
 
     Returns:
       A :class:`~theory.data.Dataset` named ``"cifar10"`` with ``input_shape = (32, 32, 3)`` (flat float64 features).
 
     Raises:
-      ValueError: missing ``data_dir`` or files, bad sizes or seeds.
+      ValueError: missing ``data_dir`` or files, malformed or hostile files (see :func:`read_cifar`), bad sizes,
+        seeds or ``label_noise``.
     """
     return _load_cifar("cifar10", data_dir, seed, n_train, n_test, standardize, label_noise, noise_seed)
 
@@ -258,7 +263,7 @@ def load_npz(data_dir=None, *, seed: int = 0, n_train: int | None = None, n_test
       A :class:`~theory.data.Dataset` named ``"npz"`` with ``C = max label + 1``.
 
     Raises:
-      ValueError: missing file or arrays, non-integer labels, bad sizes or seeds.
+      ValueError: naming the file, as :func:`read_npz`; bad sizes, seeds or ``label_noise``.
     """
     return _from_arrays("npz", read_npz(data_dir), seed=seed, n_train=n_train, n_test=n_test,
                         standardize=standardize, per_channel=False, label_noise=label_noise, noise_seed=noise_seed)
