@@ -42,7 +42,12 @@ def labelled(draw, max_n=400):
     return np.array(labels, dtype=np.int64), num_classes
 
 
-rates = st.floats(0.0, 0.99, allow_nan=False)
+rates = st.floats(0.0, 0.99, allow_nan=False)  # a fraction of the largest informative rate (C - 1) / C
+
+
+def informative(fraction, num_classes):
+    """The label-noise rate ``fraction · (C − 1)/C``: below the rate at which labels carry no information."""
+    return fraction * (num_classes - 1) / num_classes
 seeds = st.integers(0, 2**32 - 1)
 
 
@@ -81,6 +86,7 @@ def test_one_hot_rejects_bad_labels(labels, num_classes, message):
 @given(labelled(), rates, seeds)
 def test_noise_changes_only_flipped_labels_to_a_different_valid_class(case, rate, seed):
     labels, num_classes = case
+    rate = informative(rate, num_classes)
     original = labels.copy()
     noisy = symmetric_label_noise(labels, rate, num_classes, seed)
     assert noisy.shape == labels.shape and noisy.dtype == np.int64
@@ -100,7 +106,7 @@ def test_noise_rate_zero_is_identity(case, seed):
 def test_noise_is_nested_in_rate(case, rate_a, rate_b, seed):
     """Same seed: points flipped at the smaller rate are flipped at the larger one, to the same class."""
     labels, num_classes = case
-    low, high = sorted((rate_a, rate_b))
+    low, high = sorted((informative(rate_a, num_classes), informative(rate_b, num_classes)))
     noisy_low = symmetric_label_noise(labels, low, num_classes, seed)
     noisy_high = symmetric_label_noise(labels, high, num_classes, seed)
     flipped_low = noisy_low != labels
@@ -108,10 +114,11 @@ def test_noise_is_nested_in_rate(case, rate_a, rate_b, seed):
     np.testing.assert_array_equal(noisy_high[flipped_low], noisy_low[flipped_low])
 
 
-@given(st.integers(2, 20), st.floats(0.01, 0.95), seeds)
+@given(st.integers(2, 20), st.floats(0.02, 0.99), seeds)
 def test_noise_flip_count_is_within_binomial_band(num_classes, rate, seed):
     """The number of wrong labels is Binomial(n, rate); 5 standard errors (two-sided p ~ 6e-7)."""
     n = 5000
+    rate = informative(rate, num_classes)
     labels = np.arange(n) % num_classes
     flipped = np.mean(symmetric_label_noise(labels, rate, num_classes, seed) != labels)
     assert abs(flipped - rate) <= 5 * np.sqrt(rate * (1 - rate) / n)
@@ -167,6 +174,8 @@ def test_noise_differs_between_seeds():
         (dict(labels=np.array([0.0, 1.0])), "integer"),
         (dict(labels=np.zeros((2, 2), dtype=int)), "1-D"),
         (dict(labels=np.zeros(3, dtype=int), num_classes=1), "num_classes"),
+        (dict(rate=0.9), r"rate must be < \(C − 1\)/C = 0\.9 for C = 10 classes"),
+        (dict(rate=0.5, num_classes=2, labels=np.array([0, 1, 1])), r"rate must be < \(C − 1\)/C = 0\.5 for C = 2"),
         (dict(seed=None), "seed"),
         (dict(seed=-1), "seed"),
     ],
@@ -287,6 +296,35 @@ def test_with_label_noise_does_not_stack_and_keeps_clean_labels():
         dataset.with_label_noise(1.5)
 
 
+@pytest.mark.parametrize("num_classes", [2, 3, 10])
+def test_label_noise_at_or_above_the_uninformative_rate_is_refused(num_classes):
+    """At r = (C − 1)/C the noisy label is independent of the clean one: P(ỹ = c | y) = 1/C for every c."""
+    bound = (num_classes - 1) / num_classes
+    dataset = small_dataset(num_classes=num_classes)
+    assert dataset.with_label_noise(np.nextafter(bound, 0), seed=0).noise_rate < bound
+    for rate in (bound, (bound + 1) / 2):
+        with pytest.raises(ValueError, match=r"rate must be < \(C − 1\)/C"):
+            dataset.with_label_noise(rate, seed=0)
+        with pytest.raises(ValueError, match=r"rate must be < \(C − 1\)/C"):
+            symmetric_label_noise(dataset.y_train, rate, num_classes, seed=0)
+
+
+@pytest.mark.parametrize("loader, options", [
+    (load_digits, {}), (load_mnist1d, SMALL_MNIST1D), ("gaussian-mixture", dict(num_classes=2)),
+    ("logistic", dict(num_classes=4)),
+])
+def test_loaders_refuse_uninformative_label_noise(loader, options):
+    load = (lambda **kw: load_dataset(loader, **kw)) if isinstance(loader, str) else loader
+    classes = load(**options, n_train=40).num_classes
+    with pytest.raises(ValueError, match=r"label_noise must be < \(C − 1\)/C"):
+        load(**options, n_train=40, label_noise=(classes - 1) / classes)
+
+
+def test_subset_to_a_single_class_is_refused():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        small_dataset().subset(n_train=1, seed=0)
+
+
 def test_subset_keeps_noisy_and_clean_labels_paired():
     dataset = small_dataset(n_train=300, n_test=90).with_label_noise(0.3, seed=1)
     part = dataset.subset(n_train=60, n_test=30, seed=4)
@@ -322,6 +360,12 @@ def test_subset_rejects_bad_sizes(kwargs, message):
         (dict(y_train_clean=np.zeros(10, dtype=int)), "y_train_clean"),
         (dict(noise_rate=1.0), "noise_rate"),
         (dict(x_train=np.full((60, 5), np.nan)), "NaN"),
+        (dict(x_train=np.zeros((0, 5)), y_train=np.zeros(0, int)), r"x_train must hold at least one point, got shape \(0, 5\)"),
+        (dict(x_test=np.zeros((0, 5)), y_test=np.zeros(0, int)), r"x_test must hold at least one point, got shape \(0, 5\)"),
+        (dict(num_classes=1, y_train=np.zeros(60, int), y_test=np.zeros(30, int)), "num_classes must be an integer >= 2"),
+        (dict(y_train=np.full(60, 2)), "y_train must hold at least 2 classes, got only class 2"),
+        (dict(y_train_clean=np.zeros(60, int)), "y_train_clean must hold at least 2 classes, got only class 0"),
+        (dict(noise_rate=2 / 3), r"noise_rate must be < \(C − 1\)/C = 0\.6667 for C = 3"),
     ],
 )
 def test_dataset_validates_on_construction(change, message):
@@ -359,8 +403,8 @@ def test_per_point_fields_survive_subset_select_and_label_noise():
     assert noisy.train_fields["row"] is part.train_fields["row"] and noisy.test_fields["row"] is part.test_fields["row"]
     again = noisy.subset(n_train=5, seed=0).with_label_noise(0.0)
     np.testing.assert_array_equal(again.x_train, dataset.x_train[again.train_fields["row"]])
-    chosen = dataset.select(train=[4, 1], test=np.arange(30) < 3)
-    assert chosen.train_fields["row"].tolist() == [4, 1] and chosen.test_fields["row"].tolist() == [0, -1, -2]
+    chosen = dataset.select(train=[4, 0], test=np.arange(30) < 3)  # two classes: a single one is refused
+    assert chosen.train_fields["row"].tolist() == [4, 0] and chosen.test_fields["row"].tolist() == [0, -1, -2]
     assert dataset.subset().train_fields.keys() == {"row", "pair"}
 
 

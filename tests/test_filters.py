@@ -114,6 +114,7 @@ def test_mix_and_its_composition():
 )
 def test_late_switch_equals_piecewise_recursion(eigenvalues, steps, switch, teacher_steps):
     rate = 0.9
+    switch = min(switch, steps)  # a switch after the last step is refused (it would be th.gd)
     teacher = explicit_gd_factor(rate * eigenvalues, teacher_steps)
     g = np.zeros_like(eigenvalues)
     for t in range(steps):
@@ -203,11 +204,23 @@ def test_students_curve_approaches_onehot_curve_as_teacher_time_grows():
         (lambda: th.ridge(0.0), "strength"),
         (lambda: th.mix(np.nan, th.flow(1.0)), "teacher_weight"),
         (lambda: th.late_switch(0.1, 10, -2, th.gd(0.1, 5)), "switch_step"),
+        (lambda: th.late_switch(0.1, 10, 20, th.gd(0.1, 5)),
+         r"switch_step must be <= the last of steps = 10 \(a switch after the last step never takes effect"),
+        (lambda: th.late_switch(0.1, [0, 5, 10], 11, th.gd(0.1, 5)), r"switch_step must be <= the last of steps = 10"),
+        (lambda: th.late_switch(0.1, 10, [2, 3], th.gd(0.1, 5)), "switch_step must be a single"),
     ],
 )
 def test_bad_parameters_refused(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_late_switch_at_the_last_step_is_gd():
+    """switch_step = the last step is allowed (the trajectory ends at the switch) and equals th.gd."""
+    eigenvalues = np.array([0.0, 0.3, 1.0])
+    for steps in (10, np.arange(11)):
+        np.testing.assert_allclose(th.late_switch(0.5, steps, 10, th.gd(0.5, 4))(eigenvalues),
+                                   th.gd(0.5, steps)(eigenvalues), atol=1e-15)
 
 
 def test_unstable_learning_rate_and_bad_eigenvalues_refused():
@@ -236,7 +249,7 @@ def _evaluate(text):
 def test_repr_evaluates_back_to_an_equal_filter(rate, steps, time, strength, weight):
     steps = steps[0] if len(steps) == 1 else np.array(steps)
     filters = [th.gd(rate, steps), th.flow(time), th.ridge(strength), th.interpolate(), th.interpolate(1e-3),
-               th.mix(weight, th.gd(rate, steps)), th.late_switch(rate, steps, 7, th.flow(time)),
+               th.mix(weight, th.gd(rate, steps)), th.late_switch(rate, steps, min(7, int(np.max(steps))), th.flow(time)),
                th.gd(rate, steps) * th.ridge(strength) * th.flow(time)]
     for f in filters:
         again = _evaluate(repr(f))

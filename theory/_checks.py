@@ -280,3 +280,24 @@ def check_sorted_unique(values, name: str) -> np.ndarray:
     if values.size > 1 and np.any(np.diff(values) <= 0):
         raise ValueError(f"{name} must be strictly increasing, got {values.tolist()[:8]}.")
     return values
+
+
+# ---------------------------------------------------------------------------------------------------
+# --- rel-inputs: non-empty arrays (issue 11, item 6)
+
+__all__ += ["check_nonempty"]
+
+
+def check_nonempty(array, name: str, *, what: str = "point") -> np.ndarray:
+    """``array`` (as a numpy array) if it holds at least one ``what`` along its first axis.
+
+    Example:
+      >>> check_nonempty(np.zeros((0, 3)), "x_train")
+      Traceback (most recent call last):
+      ...
+      ValueError: x_train must hold at least one point, got shape (0, 3).
+    """
+    array = np.asarray(array)
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one {what}, got shape {array.shape}.")
+    return array

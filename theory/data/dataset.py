@@ -14,10 +14,11 @@ import numpy as np
 
 from .._checks import as_labels
 from .._checks import as_matrix
-from .._checks import check_fraction
 from .._checks import check_integer
+from .._checks import check_nonempty
 from ._common import split_seeds
 from ._common import stratified_rows
+from .labels import check_noise_rate
 from .labels import one_hot
 from .labels import symmetric_label_noise
 
@@ -53,12 +54,22 @@ def _check_input_shape(shape, dim: int) -> tuple[int, ...]:
     return shape
 
 
+def _check_two_classes(labels: np.ndarray, name: str) -> None:
+    """The clean training labels must hold at least two classes: one class leaves nothing to classify."""
+    present = np.unique(labels)
+    if present.size < 2:
+        raise ValueError(f"{name} must hold at least 2 classes, got only class {int(present[0])} in all "
+                         f"{labels.shape[0]} points (a single-class training set has nothing to classify).")
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
     """A classification dataset: features, training labels (possibly noisy), clean labels, per-point fields.
 
     Frozen: methods return new datasets. Arrays are float64 features and int64 labels; they are
-    converted (not copied when already of the right dtype) and validated on construction.
+    converted (not copied when already of the right dtype) and validated on construction: a dataset has at
+    least one training and one test point, ``C >= 2`` classes, at least two classes among its clean training
+    labels, and a noise rate below ``(C − 1)/C`` (see :func:`~theory.data.symmetric_label_noise`).
 
     Example:
       >>> from theory.data import load_digits
@@ -82,7 +93,8 @@ class Dataset:
       y_test: ``(m,)`` int64 clean test labels.
       num_classes: ``C``.
       y_train_clean: ``(n,)`` int64 clean training labels; defaults to ``y_train`` (no noise).
-      noise_rate: the requested symmetric label-noise rate that produced ``y_train`` (0 = clean).
+      noise_rate: the requested symmetric label-noise rate that produced ``y_train`` (0 = clean), below
+        ``(C − 1)/C``.
       input_shape: the natural shape of one input (``(8, 8, 1)`` for the digits images), whose entries
         multiply to ``d``; defaults to ``(d,)``. Networks see ``x`` reshaped to ``(n, *input_shape)``.
       train_fields: per-point values of the training points, ``name -> (n, ...)`` array (e.g. ``"p_star"``);
@@ -103,15 +115,17 @@ class Dataset:
     test_fields: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
-        num_classes = check_integer(self.num_classes, "num_classes", minimum=1)
-        x_train = as_matrix(self.x_train, "x_train")
+        num_classes = check_integer(self.num_classes, "num_classes", minimum=2)
+        x_train = check_nonempty(as_matrix(self.x_train, "x_train"), "x_train")
         x_test = as_matrix(self.x_test, "x_test", shape=(None, x_train.shape[1]),
                            what=f"as many features as x_train, {x_train.shape[1]}")
+        x_test = check_nonempty(x_test, "x_test")
         n, m = x_train.shape[0], x_test.shape[0]
         y_train = as_labels(self.y_train, "y_train", num_classes=num_classes, n=n)
         y_test = as_labels(self.y_test, "y_test", num_classes=num_classes, n=m)
         y_clean = y_train.copy() if self.y_train_clean is None else self.y_train_clean
         y_clean = as_labels(y_clean, "y_train_clean", num_classes=num_classes, n=n)
+        _check_two_classes(y_clean, "y_train" if self.y_train_clean is None else "y_train_clean")
         for name, value in (
             ("num_classes", num_classes),
             ("x_train", x_train),
@@ -119,7 +133,7 @@ class Dataset:
             ("x_test", x_test),
             ("y_test", y_test),
             ("y_train_clean", y_clean),
-            ("noise_rate", check_fraction(self.noise_rate, "noise_rate")),
+            ("noise_rate", check_noise_rate(self.noise_rate, num_classes, "noise_rate")),
             ("input_shape", _check_input_shape(self.input_shape, x_train.shape[1])),
             ("train_fields", _check_fields(self.train_fields, "train_fields", n)),
             ("test_fields", _check_fields(self.test_fields, "test_fields", m)),
@@ -177,14 +191,14 @@ class Dataset:
         shared.
 
         Args:
-          rate: flip probability in ``[0, 1)``.
+          rate: flip probability in ``[0, (C − 1)/C)`` (at ``(C − 1)/C`` the labels carry no information).
           seed: non-negative integer seed.
 
         Returns:
           A new dataset of the same type with ``noise_rate = rate``.
 
         Raises:
-          ValueError: if ``rate`` is outside ``[0, 1)`` or ``seed`` is not a non-negative integer.
+          ValueError: if ``rate`` is outside ``[0, (C − 1)/C)`` or ``seed`` is not a non-negative integer.
         """
         noisy = symmetric_label_noise(self.y_train_clean, rate, self.num_classes, seed)
         return dataclasses.replace(self, y_train=noisy, noise_rate=rate)

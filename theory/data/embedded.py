@@ -17,6 +17,7 @@ from .._checks import check_seed
 from ._common import stratified_rows
 from .dataset import Dataset
 from .features import standardize as standardize_features
+from .labels import check_noise_rate
 
 __all__ = ["DIGITS_INPUT_SHAPE", "MNIST1D_INPUT_SHAPE", "load_digits", "load_mnist1d"]
 
@@ -29,7 +30,7 @@ MNIST1D_INPUT_SHAPE = (40, 1)
 def _finish(name, x_train, y_train, x_test, y_test, *, num_classes, input_shape, standardize, n_train,
             subset_seed, label_noise, noise_seed) -> Dataset:
     """Shared tail of the loaders: subset the training set, standardise (fit on it), add label noise."""
-    label_noise = check_fraction(label_noise, "label_noise")
+    label_noise = check_noise_rate(label_noise, num_classes, "label_noise")
     noise_seed = check_seed(noise_seed, "noise_seed")
     keep = stratified_rows(y_train, n_train, subset_seed, "n_train")
     x_train, y_train = x_train[keep], y_train[keep]
@@ -71,7 +72,8 @@ def load_digits(
       seed: non-negative integer seeding the split and the ``n_train`` subset.
       standardize: whether to standardise the features (see above); False leaves grey levels 0..16.
       n_train: if given, keep this many training points (stratified), ``1 <= n_train <= available``.
-      label_noise: symmetric label-noise rate in ``[0, 1)`` (see :func:`~theory.data.symmetric_label_noise`).
+      label_noise: symmetric label-noise rate in ``[0, 0.9)`` (below (C − 1)/C; see
+        :func:`~theory.data.symmetric_label_noise`).
       noise_seed: non-negative integer seeding the label noise.
 
     Returns:
@@ -80,7 +82,7 @@ def load_digits(
 
     Raises:
       ValueError: for ``test_fraction`` outside ``(0, 1)`` or too small/large to hold every class,
-        ``n_train`` larger than the training split, ``label_noise`` outside ``[0, 1)``, bad seeds.
+        ``n_train`` larger than the training split, ``label_noise`` outside ``[0, 0.9)``, bad seeds.
     """
     from sklearn import datasets, model_selection
 
@@ -170,7 +172,8 @@ def load_mnist1d(
       seed: non-negative integer seeding generation (hence the data and the split) and the subset.
       standardize: whether to standardise the features (see above).
       n_train: if given, keep this many training points (stratified), ``1 <= n_train <= available``.
-      label_noise: symmetric label-noise rate in ``[0, 1)`` (see :func:`~theory.data.symmetric_label_noise`).
+      label_noise: symmetric label-noise rate in ``[0, 0.9)`` (below (C − 1)/C; see
+        :func:`~theory.data.symmetric_label_noise`).
       noise_seed: non-negative integer seeding the label noise.
 
     Returns:
@@ -180,7 +183,7 @@ def load_mnist1d(
     Raises:
       ValueError: for ``num_samples`` not a positive multiple of 10, ``train_split`` outside ``(0, 1)``
         or leaving an empty part, ``n_train`` larger than the training split, ``label_noise`` outside
-        ``[0, 1)``, bad seeds.
+        ``[0, 0.9)``, bad seeds.
     """
     num_samples = check_integer(num_samples, "num_samples", minimum=10)
     if num_samples % 10:

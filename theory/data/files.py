@@ -9,19 +9,20 @@ order) with the natural ``input_shape`` recorded.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 from .._checks import check_choice
-from .._checks import check_fraction
 from .._checks import check_seed
 from ._common import split_seeds
 from ._common import stratified_rows
+from ._safe_load import load_npz_arrays
+from ._safe_load import unpickle
 from .dataset import Dataset
 from .features import standardize as standardize_features
 from .features import standardize_channels
+from .labels import check_noise_rate
 
 __all__ = ["CIFAR_INPUT_SHAPE", "load_cifar10", "load_cifar100", "load_npz", "read_cifar", "read_npz"]
 
@@ -45,36 +46,44 @@ def _check_directory(data_dir, name: str) -> Path:
     return path
 
 
-#: the only globals a CIFAR pickle may name: what numpy needs to rebuild an array (old and new module paths, every
-#: pickle protocol). Anything else (a function that runs code on load) is refused.
-_PICKLE_GLOBALS = frozenset({
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("_codecs", "encode"),
-})
+def _integers(value, where: str) -> np.ndarray:
+    """``value`` as a numpy array of integers, or a ValueError naming ``where`` (the file and the entry)."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError, OverflowError):
+        raise ValueError(f"{where} must be an array of integers, got an irregular {type(value).__name__} "
+                         "(rows of different lengths or mixed types).") from None
+    if array.size == 0 and array.dtype == np.float64:  # an empty list
+        return array.astype(np.int64)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{where} must hold integers, got dtype {array.dtype}.")
+    return array
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds dicts, lists, bytes and numpy arrays only (a data file must not run code)."""
-
-    def find_class(self, module, name):
-        if (module, name) not in _PICKLE_GLOBALS:
-            raise pickle.UnpicklingError(f"refusing to load the global {module}.{name}")
-        return super().find_class(module, name)
-
-
-def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as handle:
-        try:
-            batch = _RestrictedUnpickler(handle, encoding="bytes").load()
-        except pickle.UnpicklingError as error:
-            raise ValueError(f"{path} is not a CIFAR python-pickle file: {error} (a CIFAR batch holds only a "
-                             "dict of bytes, lists and numpy arrays).") from None
+def _cifar_batch(path: Path, label_key: bytes, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images ``(N, 32, 32, 3)`` uint8 and labels ``(N,)`` int64 of one CIFAR batch file, checked."""
+    batch = unpickle(path)
     if not isinstance(batch, dict):
         raise ValueError(f"{path} must hold a dict (a CIFAR batch), got {type(batch).__name__}.")
-    return batch
+    if b"data" not in batch or label_key not in batch:
+        raise ValueError(f"{path} has no {b'data'!r} / {label_key!r} entries.")
+    data = _integers(batch[b"data"], f"{path}: b'data'")
+    if data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(f"{path}: b'data' must have shape (N, 3072), got {data.shape}.")
+    if data.dtype != np.uint8 and data.size and (data.min() < 0 or data.max() > 255):
+        raise ValueError(f"{path}: b'data' must hold pixel values in [0, 255], got values in "
+                         f"[{data.min()}, {data.max()}].")
+    labels = _integers(batch[label_key], f"{path}: {label_key!r}")
+    if labels.ndim != 1:
+        raise ValueError(f"{path}: {label_key!r} must be a 1-D list of class labels, got shape {labels.shape}.")
+    if labels.shape[0] != data.shape[0]:
+        raise ValueError(f"{path} holds {data.shape[0]} images (rows of b'data') but {labels.shape[0]} labels "
+                         f"({label_key!r}); every image needs exactly one label.")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{path}: {label_key!r} must lie in [0, {num_classes}), got values in "
+                         f"[{labels.min()}, {labels.max()}].")
+    images = data.astype(np.uint8, copy=False).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return images, labels.astype(np.int64, copy=False)
 
 
 def read_cifar(data_dir, which: str = "cifar10"):
@@ -84,8 +93,9 @@ def read_cifar(data_dir, which: str = "cifar10"):
     ``(N, 3072)`` uint8 (rows are the red, green and blue 32 × 32 planes one after the other) and ``b'labels'``.
     CIFAR-100: ``train`` and ``test`` with ``b'data'`` and ``b'fine_labels'``. The files may sit directly in
     ``data_dir`` or in its standard sub-directory (``cifar-10-batches-py`` / ``cifar-100-python``). They are
-    read by a restricted unpickler that rebuilds only dicts, lists, bytes and numpy arrays: a file naming any
-    other global (which could run code on load) is refused.
+    read by a restricted unpickler that rebuilds only dicts, lists, tuples, bytes, str, numbers and numeric
+    numpy arrays: a file naming any other global (which could run code on load), or holding anything else, is
+    refused; so are truncated or corrupt files. Every image needs exactly one label in ``[0, C)``.
 
     Args:
       data_dir: the directory.
@@ -96,8 +106,10 @@ def read_cifar(data_dir, which: str = "cifar10"):
       num_classes)``.
 
     Raises:
-      ValueError: unknown ``which``, missing directory or files, malformed contents, or a pickle that names a
-        global other than numpy's array constructors.
+      ValueError: unknown ``which``, missing directory or files; and, naming the file: a file that is not a
+        pickle (random bytes, truncated), a pickle that names a global other than numpy's array constructors or
+        holds other objects, ``b'data'`` that is not ``(N, 3072)`` integers in [0, 255], labels that are not 1-D
+        integers in ``[0, C)``, a different number of labels than images, or no images at all.
     """
     check_choice(which, "which", _CIFAR_LAYOUTS)
     train_files, test_files, label_key, num_classes, subdir = _CIFAR_LAYOUTS[which]
@@ -109,32 +121,34 @@ def read_cifar(data_dir, which: str = "cifar10"):
         raise ValueError(f"data_dir {str(data_dir)!r} lacks the {which} files {missing} (expected the "
                          f"python-pickle version: {', '.join(train_files + test_files)}).")
 
-    def read(files):
-        images, labels = [], []
-        for name in files:
-            batch = _unpickle(root / name)
-            if b"data" not in batch or label_key not in batch:
-                raise ValueError(f"{root / name} has no {b'data'!r} / {label_key!r} entries.")
-            data = np.asarray(batch[b"data"], dtype=np.uint8)
-            if data.ndim != 2 or data.shape[1] != 3072:
-                raise ValueError(f"{root / name}: b'data' must have shape (N, 3072), got {data.shape}.")
-            images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            labels.append(np.asarray(batch[label_key], dtype=np.int64))
+    def read(files, part):
+        images, labels = zip(*(_cifar_batch(root / name, label_key, num_classes) for name in files))
+        if sum(len(y) for y in labels) == 0:
+            raise ValueError(f"{root}: the {which} {part} files {files} hold no images.")
         return np.concatenate(images), np.concatenate(labels)
 
-    x_train, y_train = read(train_files)
-    x_test, y_test = read(test_files)
+    x_train, y_train = read(train_files, "training")
+    x_test, y_test = read(test_files, "test")
     return x_train, y_train, x_test, y_test, num_classes
+
+
+_NPZ_ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 def read_npz(path):
     """Reads ``x_train, y_train, x_test, y_test`` from a ``.npz`` file; ``C = max label + 1``.
 
+    The archive is read with ``allow_pickle=False``: an array of Python objects (which would need unpickling,
+    and so could run code) is refused. Every point needs exactly one label.
+
     Returns:
       ``(x_train (n, ...), y_train (n,), x_test (m, ...), y_test (m,), num_classes)`` as stored.
 
     Raises:
-      ValueError: missing file or arrays, non-integer labels.
+      ValueError: naming the file, for a missing or unreadable file (not a ``.npz`` archive, truncated),
+        missing arrays, object arrays, non-numeric or non-finite inputs, no training or no test points, test
+        points of another shape than the training points, labels that are not 1-D non-negative integers or
+        not one per point, a single class (C = 1), or a single class among the training labels.
     """
     if path is None:
         raise ValueError("dataset 'npz' needs data_dir = the path of a .npz file with x_train, y_train, "
@@ -142,23 +156,47 @@ def read_npz(path):
     path = Path(path).expanduser()
     if not path.is_file():
         raise ValueError(f"data_dir {str(path)!r} for dataset 'npz' is not an existing .npz file.")
-    with np.load(path) as archive:
-        missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in archive.files]
-        if missing:
-            raise ValueError(f"{path} lacks the arrays {missing}; it has {archive.files}.")
-        arrays = [archive[k] for k in ("x_train", "y_train", "x_test", "y_test")]
-    for name, labels in (("y_train", arrays[1]), ("y_test", arrays[3])):
+    x_train, y_train, x_test, y_test = load_npz_arrays(path, _NPZ_ARRAYS)
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        if x.ndim < 1:
+            raise ValueError(f"{path}: {name} must have a first axis of points, got a 0-D array.")
+        if (x.dtype == bool or not np.issubdtype(x.dtype, np.number)) or np.issubdtype(x.dtype, np.complexfloating):
+            raise ValueError(f"{path}: {name} must be a real numeric array, got dtype {x.dtype}.")
+        if x.shape[0] == 0:
+            raise ValueError(f"{path}: {name} holds no points (shape {x.shape}); a dataset needs at least one "
+                             "training and one test point.")
+        if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
+            raise ValueError(f"{path}: {name} must be finite, got {int(x.size - np.count_nonzero(np.isfinite(x)))} "
+                             "NaN or infinite entries.")
+    if x_test.shape[1:] != x_train.shape[1:]:
+        raise ValueError(f"{path}: x_test must have the point shape of x_train, {x_train.shape[1:]}, got "
+                         f"{x_test.shape[1:]}.")
+    for name, labels, x_name, x in (("y_train", y_train, "x_train", x_train), ("y_test", y_test, "x_test", x_test)):
         if not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(f"{path}: {name} must hold integer class labels, got dtype {labels.dtype}.")
-    num_classes = int(max(arrays[1].max(), arrays[3].max())) + 1
-    return (*arrays[:2], *arrays[2:], num_classes)
+        if labels.ndim != 1:
+            raise ValueError(f"{path}: {name} must be 1-D (one class label per point), got shape {labels.shape}.")
+        if labels.shape[0] != x.shape[0]:
+            raise ValueError(f"{path}: {name} has {labels.shape[0]} labels but {x_name} has {x.shape[0]} points; "
+                             "every point needs exactly one label.")
+        if labels.min() < 0:
+            raise ValueError(f"{path}: {name} must hold non-negative class labels, got minimum {labels.min()}.")
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    if num_classes < 2:
+        raise ValueError(f"{path}: the labels hold a single class (every label is 0, so C = 1); a classification "
+                         "dataset needs at least 2 classes.")
+    present = np.unique(y_train)
+    if present.size < 2:
+        raise ValueError(f"{path}: y_train holds only class {int(present[0])} (C = {num_classes}); a classifier "
+                         "needs at least 2 classes among its training labels.")
+    return x_train, y_train, x_test, y_test, num_classes
 
 
 def _from_arrays(name, arrays, *, seed, n_train, n_test, standardize, per_channel, label_noise,
                  noise_seed) -> Dataset:
     """Shared tail of the file loaders: subset, standardise, flatten, label noise."""
     x_train, y_train, x_test, y_test, num_classes = arrays
-    label_noise = check_fraction(label_noise, "label_noise")
+    label_noise = check_noise_rate(label_noise, num_classes, "label_noise")
     noise_seed = check_seed(noise_seed, "noise_seed")
     train_seed, test_seed = split_seeds(seed)
     keep = stratified_rows(y_train, n_train, train_seed, "n_train")
@@ -195,13 +233,15 @@ def load_cifar10(data_dir=None, *, seed: int = 0, n_train: int | None = None, n_
       seed: non-negative integer seeding the ``n_train`` / ``n_test`` subsets (independent streams).
       n_train, n_test: stratified subset sizes, or None for all points.
       standardize: per-channel standardisation (see above).
-      label_noise: symmetric label-noise rate in ``[0, 1)``; noise_seed: its seed.
+      label_noise: symmetric label-noise rate in ``[0, (C − 1)/C)`` (at ``(C − 1)/C`` the labels carry no
+        information; see :func:`~theory.data.symmetric_label_noise`); noise_seed: its seed.
 
     Returns:
       A :class:`~theory.data.Dataset` named ``"cifar10"`` with ``input_shape = (32, 32, 3)`` (flat float64 features).
 
     Raises:
-      ValueError: missing ``data_dir`` or files, bad sizes or seeds.
+      ValueError: missing ``data_dir`` or files, malformed or hostile files (see :func:`read_cifar`), bad sizes,
+        seeds or ``label_noise``.
     """
     return _load_cifar("cifar10", data_dir, seed, n_train, n_test, standardize, label_noise, noise_seed)
 
@@ -223,7 +263,7 @@ def load_npz(data_dir=None, *, seed: int = 0, n_train: int | None = None, n_test
       A :class:`~theory.data.Dataset` named ``"npz"`` with ``C = max label + 1``.
 
     Raises:
-      ValueError: missing file or arrays, non-integer labels, bad sizes or seeds.
+      ValueError: naming the file, as :func:`read_npz`; bad sizes, seeds or ``label_noise``.
     """
     return _from_arrays("npz", read_npz(data_dir), seed=seed, n_train=n_train, n_test=n_test,
                         standardize=standardize, per_channel=False, label_noise=label_noise, noise_seed=noise_seed)

@@ -54,6 +54,39 @@ def one_hot(labels, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float64)[flat.reshape(labels.shape)]
 
 
+def check_noise_rate(rate, num_classes: int, name: str = "rate") -> float:
+    """A symmetric label-noise rate that leaves the labels informative: ``0 <= rate < (C − 1)/C``.
+
+    Under :func:`symmetric_label_noise` a label is kept with probability 1 − r and moved to each other class
+    with probability r/(C − 1). At r = (C − 1)/C both are 1/C: the noisy label is independent of the clean one
+    and carries no information; above it the labels point away from the truth. Such rates are refused
+    (a domain check of ``theory.data``, used by the loaders and :class:`~theory.data.Dataset`).
+
+    Example:
+      >>> check_noise_rate(0.5, 3)
+      0.5
+      >>> check_noise_rate(0.5, 2, "label_noise")  # doctest: +ELLIPSIS
+      Traceback (most recent call last):
+      ...
+      ValueError: label_noise must be < (C − 1)/C = 0.5 for C = 2 classes (...), got 0.5.
+
+    Raises:
+      ValueError: naming ``name``, for a rate outside ``[0, 1)`` or at or above ``(C − 1)/C``, and for
+        ``rate > 0`` with fewer than 2 classes.
+    """
+    rate = check_fraction(rate, name)
+    num_classes = check_integer(num_classes, "num_classes", minimum=1)
+    if rate > 0 and num_classes < 2:
+        raise ValueError("num_classes must be >= 2 to flip labels to a different class (rate > 0), got "
+                         f"{num_classes}.")
+    bound = (num_classes - 1) / num_classes
+    if rate > 0 and rate >= bound:
+        raise ValueError(f"{name} must be < (C − 1)/C = {bound:.4g} for C = {num_classes} classes (at that rate the "
+                         "noisy label is independent of the clean one: the labels carry no information), "
+                         f"got {rate!r}.")
+    return rate
+
+
 def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int) -> np.ndarray:
     """Symmetric label noise, flipping to a *different* class.
 
@@ -74,7 +107,8 @@ def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int) -> n
 
     Args:
       labels: integer array of shape ``(n,)`` with values in ``[0, num_classes)``.
-      rate: flip probability in ``[0, 1)``.
+      rate: flip probability in ``[0, (C − 1)/C)``: at ``(C − 1)/C`` the noisy label is independent of the
+        clean one (no information left), so that rate and larger ones are refused (:func:`check_noise_rate`).
       num_classes: ``C``; at least 2 when ``rate > 0``.
       seed: non-negative integer for ``np.random.default_rng``.
 
@@ -82,7 +116,7 @@ def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int) -> n
       int64 array of shape ``(n,)``, a new array (``labels`` is not modified).
 
     Raises:
-      ValueError: if ``rate`` is outside ``[0, 1)``, labels are out of range or not integers,
+      ValueError: if ``rate`` is outside ``[0, (C − 1)/C)``, labels are out of range or not integers,
         ``num_classes < 2`` with ``rate > 0``, or ``seed`` is not a non-negative integer.
     """
     rate = check_fraction(rate, "rate")
@@ -90,9 +124,7 @@ def symmetric_label_noise(labels, rate: float, num_classes: int, seed: int) -> n
     seed = check_seed(seed)
     labels = as_array(labels, "labels", ndim=1, dtype=None)
     labels = as_labels(labels, "labels", num_classes=num_classes)
-    if rate > 0 and num_classes < 2:
-        raise ValueError("num_classes must be >= 2 to flip labels to a different class (rate > 0), got "
-                         f"{num_classes}.")
+    rate = check_noise_rate(rate, num_classes)
     rng = np.random.default_rng(seed)
     flip = rng.random(labels.shape[0]) < rate
     offset = rng.integers(1, max(num_classes, 2), size=labels.shape[0])  # uniform on {1, ..., C-1}

@@ -19,7 +19,6 @@ import numpy as np
 
 from .._checks import as_array
 from .._checks import as_probabilities
-from .._checks import check_fraction
 from .._checks import check_integer
 from .._checks import check_seed
 from .dataset import Dataset
@@ -27,6 +26,7 @@ from .generative import GaussianMixture
 from .generative import LogisticModel
 from .generative import gaussian_mixture
 from .generative import logistic_model
+from .labels import check_noise_rate
 from .labels import flip_probabilities
 
 __all__ = ["SyntheticDataset", "load_gaussian_mixture", "load_logistic"]
@@ -124,7 +124,7 @@ def _draw(name, model, *, seed, n_train, n_test, label_noise, noise_seed) -> Syn
     """Shared tail of the loaders: independent train and test draws, then label noise."""
     n_train = _DEFAULT_N_TRAIN if n_train is None else check_integer(n_train, "n_train", minimum=1)
     n_test = check_integer(n_test, "n_test", minimum=1)
-    label_noise = check_fraction(label_noise, "label_noise")
+    label_noise = check_noise_rate(label_noise, model.num_classes, "label_noise")
     noise_seed = check_seed(noise_seed, "noise_seed")
     train_stream, test_stream = np.random.SeedSequence([seed, 1]).spawn(2)
     x_train, y_train, p_train = model.sample(n_train, np.random.default_rng(train_stream))
@@ -168,7 +168,7 @@ def load_gaussian_mixture(
       separation: distance between class means in units of σ, >= 0.
       sigma: σ > 0.
       priors: ``(C,)`` class priors or None (uniform).
-      label_noise: symmetric flip rate in [0, 1) applied to the sampled training labels.
+      label_noise: symmetric flip rate in [0, (C − 1)/C) applied to the sampled training labels.
       noise_seed: non-negative integer seeding the flips.
 
     Returns:
@@ -213,7 +213,7 @@ def load_logistic(
       dim: d >= 1.
       separation: norm of each weight row (the standard deviation of each logit), >= 0.
       priors: ``(C,)`` or None (uniform); enters as the bias log π.
-      label_noise: symmetric flip rate in [0, 1).
+      label_noise: symmetric flip rate in [0, (C − 1)/C).
       noise_seed: non-negative integer seeding the flips.
 
     Returns:

@@ -53,7 +53,15 @@ class LateSwitch(Filter):
         if not isinstance(self.teacher, Filter) or not self.teacher.trains:
             raise TypeError(f"teacher must be a trained-model filter such as th.gd(...), got {self.teacher!r}.")
         set_field(self, "steps", parameter(self.steps, "steps", integer=True))
-        set_field(self, "switch_step", int(parameter(self.switch_step, "switch_step", integer=True)))
+        switch = parameter(self.switch_step, "switch_step", integer=True)
+        if switch.size != 1:
+            raise ValueError(f"switch_step must be a single whole number of steps, got shape {switch.shape}.")
+        set_field(self, "switch_step", int(switch.item()))
+        last = int(self.steps.max(initial=0))
+        if self.switch_step > last:
+            raise ValueError(f"switch_step must be <= the last of steps = {last} (a switch after the last step never "
+                             "takes effect: the filter would equal th.gd(learning_rate, steps)), got "
+                             f"{self.switch_step}.")
         set_field(self, "learning_rate", float(check_positive(self.learning_rate, "learning_rate")))
 
     @property
@@ -102,7 +110,14 @@ def late_switch(learning_rate: float, steps, switch_step: int, teacher: Filter) 
     Args:
         learning_rate: η > 0 (both phases).
         steps: total steps t, integer or array (a trajectory).
-        switch_step: s, the step at which the targets switch from the labels to the teacher's outputs.
+        switch_step: s, the step at which the targets switch from the labels to the teacher's outputs; a single
+          whole number ``0 <= s <= max(steps)``. ``s = max(steps)`` (a trajectory that ends at the switch) equals
+          ``th.gd(η, steps)``; a larger s is refused, since the switch would never take effect (as
+          ``TrainConfig`` refuses a ``switch_epoch`` at or after the last epoch).
         teacher: the teacher's filter (e.g. ``th.gd(η, T)``).
+
+    Raises:
+        ValueError: for η <= 0, negative or fractional steps, or ``switch_step`` not a single whole number in
+          ``[0, max(steps)]``.
     """
     return LateSwitch(learning_rate, steps, switch_step, teacher)
