@@ -60,7 +60,8 @@ def test_gradient_equals_jax_grad_of_the_loss(seed, n, classes, temperature, sca
     rng = np.random.default_rng(seed)
     logits = 3 * rng.normal(size=(n, classes))
     targets, labels = probabilities(rng, n, classes), one_hot(rng, n, classes)
-    options = dict(temperature=temperature, scale_by_temperature_squared=scaled, onehot_targets=labels,
+    options = dict(temperature=temperature, targets_temperature=temperature, scale_by_temperature_squared=scaled,
+                   onehot_targets=labels,
                    onehot_weight=onehot_weight)
     with jax.enable_x64(True):
         expected = reference_gradient(jnp.asarray(logits), targets, labels, temperature, onehot_weight, scaled)
@@ -84,7 +85,8 @@ def test_soft_label_cross_entropy_and_kl_have_the_same_gradient(seed, classes, t
 
     with jax.enable_x64(True):
         expected = np.asarray(jax.jit(jax.grad(kl))(jnp.asarray(logits)))
-    gradient = cross_entropy_gradient(logits, targets, temperature=temperature, scale_by_temperature_squared=scaled)
+    gradient = cross_entropy_gradient(logits, targets, temperature=temperature, targets_temperature=temperature,
+                                      scale_by_temperature_squared=scaled)
     assert relative_error(gradient, expected) < 1e-12
 
 
@@ -126,7 +128,8 @@ def test_kernel_ce_gd_equals_numpy_loop(seed, steps, record_every, temperature, 
     curvature = 0.5 * ((1 - weight) * (1.0 if scaled else temperature**-2) + weight)
     rate = rate_fraction * 2 / (np.linalg.eigvalsh(k)[-1] * curvature)
     run = kernel_ce_gd(k, targets, learning_rate=rate, steps=steps, record_every=record_every, k_train_test=k_star,
-                       f_train_0=z0, f_test_0=z0_test, temperature=temperature, scale_by_temperature_squared=scaled,
+                       f_train_0=z0, f_test_0=z0_test, temperature=temperature, targets_temperature=temperature,
+                       scale_by_temperature_squared=scaled,
                        onehot_targets=labels if weight else None, onehot_weight=weight)
     trains, tests = numpy_kernel_ce_gd(k, k_star, targets, labels, z0, z0_test, rate, steps, temperature, weight,
                                        scaled)
@@ -149,14 +152,14 @@ def test_temperature_is_a_clock():
     rng, _, _, k, _ = problem(2)
     targets, z0, tau = probabilities(rng, 6, 3), rng.normal(size=(6, 3)), 3.0
     rate = 1.0 / np.linalg.eigvalsh(k)[-1]
-    hot = kernel_ce_gd(k, targets, learning_rate=rate, steps=40, temperature=tau, f_train_0=z0)
+    hot = kernel_ce_gd(k, targets, learning_rate=rate, steps=40, temperature=tau, targets_temperature=tau, f_train_0=z0)
     cold = kernel_ce_gd(k, targets, learning_rate=rate / tau**2, steps=40, f_train_0=z0 / tau)
     scaled = kernel_ce_gd(k, targets, learning_rate=rate / tau**2, steps=40, temperature=tau, f_train_0=z0,
-                          scale_by_temperature_squared=True)
+                          targets_temperature=tau, scale_by_temperature_squared=True)
     assert relative_error(hot.train, tau * cold.train) < 1e-12
     assert relative_error(scaled.train, hot.train) < 1e-12  # the τ² factor is a τ² faster clock
     assert relative_error(kernel_ce_gd(k, targets, learning_rate=rate, steps=40, temperature=tau, f_train_0=z0,
-                                       scale_by_temperature_squared=True).train,
+                                       targets_temperature=tau, scale_by_temperature_squared=True).train,
                           tau * kernel_ce_gd(k, targets, learning_rate=rate, steps=40, f_train_0=z0 / tau).train) < 1e-12
 
 
@@ -170,7 +173,7 @@ def test_kernel_ce_gd_is_linear_ce_gd_with_gram_kernel(seed, batch_size, replace
     targets = probabilities(rng, 6, 3)
     rate = 0.5 / np.linalg.eigvalsh(k)[-1]
     options = dict(learning_rate=rate, steps=20, record_every=5, temperature=temperature, batch_size=batch_size,
-                   seed=seed, replace=replace, scale_by_temperature_squared=True)
+                   seed=seed, replace=replace, scale_by_temperature_squared=True, targets_temperature=temperature)
     linear = linear_ce_gd(features, targets, features_test=features_test, **options)
     kernel = kernel_ce_gd(k, targets, k_train_test=k_star, **options)
     assert linear.weights.shape == (5, 4, 3)
@@ -199,16 +202,18 @@ def test_sweep_equals_separate_calls():
     for batch_size in (None, 2):
         sweep = kernel_ce_gd_sweep(k, targets, learning_rate=rates, steps=17, record_every=4, k_train_test=k_star,
                                    f_train_0=z0, temperature=temps, onehot_targets=labels, onehot_weight=weights,
-                                   batch_size=batch_size, seed=seed_list)
+                                   batch_size=batch_size, seed=seed_list, targets_temperature=temps)
         assert sweep.train.shape == (3, 6, 6, 3) and sweep.test.shape == (3, 6, 3, 3)
         for p in range(3):
             single = kernel_ce_gd(k, targets[p], learning_rate=rates[p], steps=17, record_every=4, k_train_test=k_star,
-                                  f_train_0=z0[p], temperature=temps[p], onehot_targets=labels,
+                                  f_train_0=z0[p], temperature=temps[p], targets_temperature=temps[p],
+                                  onehot_targets=labels,
                                   onehot_weight=weights[p], batch_size=batch_size, seed=int(seed_list[p]))
             np.testing.assert_array_equal(sweep.steps, single.steps)
             assert relative_error(sweep.train[p], single.train) < 1e-12
             assert relative_error(sweep.test[p], single.test) < 1e-12
-    shared = kernel_ce_gd_sweep(k, targets[0], learning_rate=rates[0], temperature=temps, steps=5)
+    shared = kernel_ce_gd_sweep(k, targets[0], learning_rate=rates[0], temperature=temps, targets_temperature=temps,
+                                steps=5)
     assert shared.train.shape == (3, 6, 6, 3) and shared.test is None
 
 
@@ -241,7 +246,7 @@ CASES = [
     (dict(onehot_targets=np.full((4, 3), 1 / 3)), r"onehot_targets must have shape \(4, 2\) .*got shape \(4, 3\)"),
     (dict(learning_rate=0.0), "learning_rate must be a finite real number > 0"),
     (dict(learning_rate=2.0), r"unsafe for cross-entropy.*η·λ_max·h < 2"),
-    (dict(learning_rate=1.0, temperature=0.5), "unsafe for cross-entropy"),
+    (dict(learning_rate=1.0, temperature=0.5, targets_temperature=0.5), "unsafe for cross-entropy"),
     (dict(k_train_train=np.ones((4, 3))), "k_train_train must be square"),
     (dict(f_train_0=np.zeros((4, 3))), r"f_train_0 must have shape \(4, 2\) .*got shape \(4, 3\)"),
     (dict(f_test_0=np.zeros((2, 2))), "f_test_0 was given without k_train_test"),

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_array, as_kernel, check_integer, check_positive
+from .._checks import as_array, check_integer, check_positive
 from ._validate import SEED_RANGE
 from ._validate import as_cross_kernel
+from ._validate import as_training_kernel
+from ._validate import check_points
 from ._validate import as_test_features
 from ._validate import check_finite
 from ._validate import check_stable
@@ -101,7 +103,7 @@ def kernel_gd(
             η λ_max ≥ 2, steps < 0, record_every < 1, non-integer counts.
         FloatingPointError: the recorded outputs are non-finite.
     """
-    kernel = as_kernel(k_train_train, "k_train_train")
+    kernel = as_training_kernel(k_train_train, "k_train_train")
     n = kernel.shape[0]
     targets = _targets(y, n, "k_train_train")
     rate = check_positive(learning_rate, "learning_rate")
@@ -174,7 +176,7 @@ def kernel_gd_sweep(
             or η λ_max ≥ 2, bad counts.
         FloatingPointError: non-finite recorded outputs.
     """
-    kernel = as_kernel(k_train_train, "k_train_train")
+    kernel = as_training_kernel(k_train_train, "k_train_train")
     n = kernel.shape[0]
     schedule = Schedule(steps, record_every, checkpoints)
     cross = as_cross_kernel(k_train_test, n, f_test_0)
@@ -257,6 +259,7 @@ def linear_gd(
     """
     features = as_array(features_train, "features_train", ndim=2)
     n, p = features.shape
+    check_points(n, "features_train", features.shape)
     targets = _targets(y, n, "features_train")
     rate = check_positive(learning_rate, "learning_rate")
     schedule = Schedule(steps, record_every, checkpoints)
