@@ -279,3 +279,67 @@ def test_sweep_and_helpers_reject_bad_input():
         cross_entropy_gradient(np.array([[np.nan, 0.0]]), np.array([[1.0, 0.0]]))
     with pytest.raises(ValueError, match=r"features_test must have shape .*\(m, p\)"):
         linear_ce_gd(np.eye(4), Q, learning_rate=0.1, steps=1, features_test=np.ones((2, 3)))
+
+
+# ------------------------------------------------------------ issue 11: teacher temperature, PSD, empty inputs
+
+from theory.metrics import softmax  # noqa: E402
+
+
+def test_tau_one_teacher_probabilities_at_another_temperature_are_refused():
+    rng, features, _, k, _ = problem(5)
+    teacher = rng.normal(size=(6, 3))
+    rate = 0.5 / np.linalg.eigvalsh(k)[-1]
+    message = (r"targets must be declared at the temperature τ = 4 they are read at: probability targets are not "
+               r"re-tempered, .* Pass teacher_logits=Z_te \(softmax\(Z_te/τ\) is applied here\), or, if targets "
+               r"already are softmax\(Z_te/τ\), targets_temperature=temperature\.")
+    for call in (lambda: kernel_ce_gd(k, softmax(teacher), learning_rate=rate, steps=3, temperature=4.0),
+                 lambda: linear_ce_gd(features, softmax(teacher), learning_rate=rate, steps=3, temperature=4.0),
+                 lambda: kernel_ce_gd_sweep(k, softmax(teacher), learning_rate=rate, steps=3, temperature=[1.0, 4.0]),
+                 lambda: cross_entropy(teacher, softmax(teacher), temperature=4.0)):
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(ValueError, match=r"targets_temperature must equal temperature .*got targets_temperature=\[1.0\] "
+                                         r"for temperature=\[4.0\]"):
+        kernel_ce_gd(k, softmax(teacher), learning_rate=rate, steps=3, temperature=4.0, targets_temperature=1.0)
+    with pytest.raises(ValueError, match="targets and teacher_logits were both given"):
+        kernel_ce_gd(k, softmax(teacher), teacher_logits=teacher, learning_rate=rate, steps=3, temperature=4.0)
+    with pytest.raises(ValueError, match=r"targets must be \(n, C\) probabilities, or pass teacher_logits"):
+        kernel_ce_gd(k, learning_rate=rate, steps=3)
+
+
+def test_teacher_logits_are_tempered_in_one_place():
+    rng, features, _, k, _ = problem(6)
+    teacher, rate = rng.normal(size=(6, 3)), 0.5 / np.linalg.eigvalsh(k)[-1]
+    options = dict(learning_rate=rate, steps=10, temperature=4.0, scale_by_temperature_squared=True)
+    from_logits = kernel_ce_gd(k, teacher_logits=teacher, **options)
+    declared = kernel_ce_gd(k, softmax(teacher, 4.0), targets_temperature=4.0, **options)
+    np.testing.assert_array_equal(from_logits.train, declared.train)
+    linear = linear_ce_gd(features, teacher_logits=teacher, **options)
+    assert relative_error(linear.train, from_logits.train) < 1e-10
+    temps = np.array([1.0, 2.0, 4.0])
+    sweep = kernel_ce_gd_sweep(k, teacher_logits=teacher, learning_rate=rate, steps=10, temperature=temps)
+    for p, tau in enumerate(temps):
+        single = kernel_ce_gd(k, softmax(teacher, tau), targets_temperature=tau, learning_rate=rate, steps=10,
+                              temperature=tau)
+        assert relative_error(sweep.train[p], single.train) < 1e-12
+    one_hot_targets = one_hot(rng, 6, 3)  # one-hot rows are the same at every temperature: no declaration
+    kernel_ce_gd(k, one_hot_targets, learning_rate=rate, steps=3, temperature=4.0)
+    assert abs(cross_entropy(teacher, teacher_logits=teacher, temperature=2.0)
+               - cross_entropy(teacher, softmax(teacher, 2.0), temperature=2.0, targets_temperature=2.0)) < 1e-12
+
+
+@pytest.mark.parametrize("simulate", [kernel_ce_gd, kernel_ce_gd_sweep])
+def test_a_kernel_that_is_not_psd_is_refused(simulate):
+    _, _, _, k, _ = problem(7)
+    with pytest.raises(ValueError, match=r"k_train_train must be positive semi-definite, got smallest eigenvalue -"):
+        simulate(k - 2 * np.eye(6), np.eye(3)[[0, 1, 2, 0, 1, 2]], learning_rate=1e-3, steps=3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kernel_ce_gd(np.zeros((0, 0)), np.zeros((0, 2)), learning_rate=0.1, steps=3),
+    lambda: linear_ce_gd(np.zeros((0, 3)), np.zeros((0, 2)), learning_rate=0.1, steps=3),
+], ids=["kernel_ce_gd", "linear_ce_gd"])
+def test_no_training_points_are_refused(call):
+    with pytest.raises(ValueError, match=r"must hold at least one training point \(n >= 1\), got shape \(0, \d\)"):
+        call()
