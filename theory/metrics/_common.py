@@ -17,7 +17,7 @@ from .._checks import as_probabilities
 
 def _raw(p, name: str) -> np.ndarray:
     """``p`` as a float64 array of at least 2 dimensions (the (n, C) message of ``as_probabilities`` otherwise)."""
-    array = np.asarray(p, dtype=np.float64) if not isinstance(p, np.ndarray) or p.dtype != object else p
+    array = np.asarray(p, dtype=np.float64)
     if array.ndim < 2:
         as_probabilities(array, name)  # raises the 2-D message
     return array
@@ -28,8 +28,8 @@ def probability_batch(p, name: str = "p") -> np.ndarray:
     array = _raw(p, name)
     if array.ndim == 2:
         return as_probabilities(array, name)
-    if array.shape[-2] < 1 or array.shape[-1] < 1:
-        as_probabilities(array[(0,) * (array.ndim - 2)] if array.size else array.reshape(array.shape[-2:]), name)
+    if array.size == 0:
+        raise ValueError(f"{name} must be (..., n, C) probabilities with no empty axis, got shape {array.shape}.")
     as_probabilities(array.reshape(-1, array.shape[-1]), name)
     return array
 
