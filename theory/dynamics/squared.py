@@ -99,8 +99,10 @@ def kernel_gd(
         ``Trajectory`` with ``train`` (T, n[, C]), ``test`` (T, m[, C]) or None, ``weights`` None.
 
     Raises:
-        ValueError: non-finite inputs, mismatched shapes, non-symmetric K, learning_rate ≤ 0 or
-            η λ_max ≥ 2, steps < 0, record_every < 1, non-integer counts.
+        ValueError: non-finite inputs, mismatched shapes, non-symmetric K, K not positive semi-definite
+            (checked before the learning rate), no training points, learning_rate ≤ 0 or η λ_max ≥ 2,
+            steps < 0, record_every < 1, non-integer counts, records that would not fit in memory (the
+            estimate is in the message).
         FloatingPointError: the recorded outputs are non-finite.
     """
     kernel = as_training_kernel(k_train_train, "k_train_train")
@@ -172,8 +174,8 @@ def kernel_gd_sweep(
         ``Trajectory`` with ``train`` (P, R, n, C), ``test`` (P, R, m, C) or None, ``weights`` None.
 
     Raises:
-        ValueError: non-finite inputs, mismatched shapes or run counts, non-symmetric K, learning_rate ≤ 0
-            or η λ_max ≥ 2, bad counts.
+        ValueError: non-finite inputs, mismatched shapes or run counts, non-symmetric or non-PSD K, no
+            training points, learning_rate ≤ 0 or η λ_max ≥ 2, bad counts, records that would not fit in memory.
         FloatingPointError: non-finite recorded outputs.
     """
     kernel = as_training_kernel(k_train_train, "k_train_train")
@@ -252,8 +254,9 @@ def linear_gd(
         (T, m[, C]) or None.
 
     Raises:
-        ValueError: non-finite inputs, mismatched shapes, learning_rate ≤ 0 or η λ_max ≥ 2, steps < 0,
-            record_every < 1, batch_size outside [1, n], non-integer counts.
+        ValueError: non-finite inputs, mismatched shapes, no training points, learning_rate ≤ 0 or
+            η λ_max ≥ 2, steps < 0, record_every < 1, batch_size outside [1, n], non-integer counts, records
+            that would not fit in memory.
         FloatingPointError: the recorded weights or outputs are non-finite (e.g. SGD with small batches
             and a learning rate that is stable only for full-batch GD).
     """
