@@ -284,3 +284,82 @@ def test_linear_gd_rejects_bad_input(change, message):
     arguments = dict(features_train=FEATURES, y=Y, **GOOD_KERNEL) | change
     with pytest.raises(ValueError, match=message):
         linear_gd(**arguments)
+
+
+# ------------------------------------------------------------------ issue 11: PSD kernels, sizes, empty inputs
+
+import time  # noqa: E402
+
+import theory._checks  # noqa: E402
+from theory import Spectrum  # noqa: E402
+from theory.dynamics import kernel_gd_sweep  # noqa: E402
+
+
+def _gram(n, seed=0):
+    features = np.random.default_rng(seed).normal(size=(n, 5))
+    return features @ features.T
+
+
+@pytest.mark.parametrize("n", [6, 300])  # dense and large-n paths
+@pytest.mark.parametrize("simulate", [kernel_gd, kernel_gd_sweep])
+def test_a_kernel_that_is_not_psd_is_refused_before_the_learning_rate(simulate, n):
+    k = _gram(n)
+    for bad in (k - 2 * np.eye(n), -k):
+        with pytest.raises(ValueError, match=r"k_train_train must be positive semi-definite, got smallest eigenvalue "
+                                             r"-\d.*\(λ_max .*round-off allows down to"):
+            simulate(bad, np.ones((n, 1)), learning_rate=1e-6, steps=3)
+
+
+def test_psd_tolerance_is_the_one_of_spectrum():
+    tolerance = theory._checks.psd_tolerance(4, 5.0)
+    assert tolerance == 10 * 4 * np.finfo(float).eps * 5.0
+    inside, outside = np.diag([5.0, 1.0, 0.0, -0.5 * tolerance]), np.diag([5.0, 1.0, 0.0, -2 * tolerance])
+    Spectrum.from_kernel(inside)
+    kernel_gd(inside, np.ones(4), learning_rate=0.1, steps=2)
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        Spectrum.from_kernel(outside)
+    with pytest.raises(ValueError, match="k_train_train must be positive semi-definite"):
+        kernel_gd(outside, np.ones(4), learning_rate=0.1, steps=2)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kernel_gd(np.zeros((0, 0)), np.zeros(0), learning_rate=0.1, steps=3),
+    lambda: kernel_gd_sweep(np.zeros((0, 0)), np.zeros((0, 1)), learning_rate=0.1, steps=3),
+    lambda: linear_gd(np.zeros((0, 3)), np.zeros(0), learning_rate=0.1, steps=3),
+], ids=["kernel_gd", "kernel_gd_sweep", "linear_gd"])
+def test_no_training_points_are_refused(call):
+    with pytest.raises(ValueError, match=r"(k_train_train|features_train) must hold at least one training point "
+                                         r"\(n >= 1\), got shape \(0, \d\)"):
+        call()
+
+
+def test_a_recording_that_does_not_fit_in_memory_is_refused_up_front(monkeypatch):
+    monkeypatch.setattr(theory._checks, "available_memory", lambda: 2**30)  # 1 GiB available
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"recording 1000001 steps of 16000 bytes each .* needs about 44.7 GiB "
+                                         r"\(48008048008 bytes\), more than 50% of the 1 GiB available to this "
+                                         r"process; record fewer steps: a larger record_every"):
+        kernel_gd(_gram(1000), np.ones(1000), learning_rate=1e-6, steps=10**6, record_every=1)
+    assert time.perf_counter() - start < 30  # refused before simulating (an eigen check and the estimate)
+    with pytest.raises(ValueError, match="needs about"):
+        linear_gd(np.ones((1000, 5)), np.ones(1000), learning_rate=1e-6, steps=10**7, record_every=1)
+    run = kernel_gd(_gram(1000), np.ones(1000), learning_rate=1e-6, steps=100, record_every=10)  # fits: runs
+    assert run.train.shape == (11, 1000)
+
+
+def test_available_memory_reads_the_address_space_limit(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import importlib.util, resource, sys\n"
+              "spec = importlib.util.spec_from_file_location('checks', sys.argv[1])\n"
+              "checks = importlib.util.module_from_spec(spec); spec.loader.exec_module(checks)\n"
+              "limit = 6 * 2**30\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))\n"
+              "available = checks.available_memory()\n"
+              "assert 0 < available <= limit, available\n"
+              "print('ok')\n")
+    path = theory._checks.__file__
+    result = subprocess.run([sys.executable, "-c", script, path], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "ok", result.stderr
+    assert theory._checks.available_memory() is None or theory._checks.available_memory() > 0

@@ -60,7 +60,8 @@ def test_gradient_equals_jax_grad_of_the_loss(seed, n, classes, temperature, sca
     rng = np.random.default_rng(seed)
     logits = 3 * rng.normal(size=(n, classes))
     targets, labels = probabilities(rng, n, classes), one_hot(rng, n, classes)
-    options = dict(temperature=temperature, scale_by_temperature_squared=scaled, onehot_targets=labels,
+    options = dict(temperature=temperature, targets_temperature=temperature, scale_by_temperature_squared=scaled,
+                   onehot_targets=labels,
                    onehot_weight=onehot_weight)
     with jax.enable_x64(True):
         expected = reference_gradient(jnp.asarray(logits), targets, labels, temperature, onehot_weight, scaled)
@@ -84,7 +85,8 @@ def test_soft_label_cross_entropy_and_kl_have_the_same_gradient(seed, classes, t
 
     with jax.enable_x64(True):
         expected = np.asarray(jax.jit(jax.grad(kl))(jnp.asarray(logits)))
-    gradient = cross_entropy_gradient(logits, targets, temperature=temperature, scale_by_temperature_squared=scaled)
+    gradient = cross_entropy_gradient(logits, targets, temperature=temperature, targets_temperature=temperature,
+                                      scale_by_temperature_squared=scaled)
     assert relative_error(gradient, expected) < 1e-12
 
 
@@ -126,7 +128,8 @@ def test_kernel_ce_gd_equals_numpy_loop(seed, steps, record_every, temperature, 
     curvature = 0.5 * ((1 - weight) * (1.0 if scaled else temperature**-2) + weight)
     rate = rate_fraction * 2 / (np.linalg.eigvalsh(k)[-1] * curvature)
     run = kernel_ce_gd(k, targets, learning_rate=rate, steps=steps, record_every=record_every, k_train_test=k_star,
-                       f_train_0=z0, f_test_0=z0_test, temperature=temperature, scale_by_temperature_squared=scaled,
+                       f_train_0=z0, f_test_0=z0_test, temperature=temperature, targets_temperature=temperature,
+                       scale_by_temperature_squared=scaled,
                        onehot_targets=labels if weight else None, onehot_weight=weight)
     trains, tests = numpy_kernel_ce_gd(k, k_star, targets, labels, z0, z0_test, rate, steps, temperature, weight,
                                        scaled)
@@ -149,14 +152,14 @@ def test_temperature_is_a_clock():
     rng, _, _, k, _ = problem(2)
     targets, z0, tau = probabilities(rng, 6, 3), rng.normal(size=(6, 3)), 3.0
     rate = 1.0 / np.linalg.eigvalsh(k)[-1]
-    hot = kernel_ce_gd(k, targets, learning_rate=rate, steps=40, temperature=tau, f_train_0=z0)
+    hot = kernel_ce_gd(k, targets, learning_rate=rate, steps=40, temperature=tau, targets_temperature=tau, f_train_0=z0)
     cold = kernel_ce_gd(k, targets, learning_rate=rate / tau**2, steps=40, f_train_0=z0 / tau)
     scaled = kernel_ce_gd(k, targets, learning_rate=rate / tau**2, steps=40, temperature=tau, f_train_0=z0,
-                          scale_by_temperature_squared=True)
+                          targets_temperature=tau, scale_by_temperature_squared=True)
     assert relative_error(hot.train, tau * cold.train) < 1e-12
     assert relative_error(scaled.train, hot.train) < 1e-12  # the τ² factor is a τ² faster clock
     assert relative_error(kernel_ce_gd(k, targets, learning_rate=rate, steps=40, temperature=tau, f_train_0=z0,
-                                       scale_by_temperature_squared=True).train,
+                                       targets_temperature=tau, scale_by_temperature_squared=True).train,
                           tau * kernel_ce_gd(k, targets, learning_rate=rate, steps=40, f_train_0=z0 / tau).train) < 1e-12
 
 
@@ -170,7 +173,7 @@ def test_kernel_ce_gd_is_linear_ce_gd_with_gram_kernel(seed, batch_size, replace
     targets = probabilities(rng, 6, 3)
     rate = 0.5 / np.linalg.eigvalsh(k)[-1]
     options = dict(learning_rate=rate, steps=20, record_every=5, temperature=temperature, batch_size=batch_size,
-                   seed=seed, replace=replace, scale_by_temperature_squared=True)
+                   seed=seed, replace=replace, scale_by_temperature_squared=True, targets_temperature=temperature)
     linear = linear_ce_gd(features, targets, features_test=features_test, **options)
     kernel = kernel_ce_gd(k, targets, k_train_test=k_star, **options)
     assert linear.weights.shape == (5, 4, 3)
@@ -199,16 +202,18 @@ def test_sweep_equals_separate_calls():
     for batch_size in (None, 2):
         sweep = kernel_ce_gd_sweep(k, targets, learning_rate=rates, steps=17, record_every=4, k_train_test=k_star,
                                    f_train_0=z0, temperature=temps, onehot_targets=labels, onehot_weight=weights,
-                                   batch_size=batch_size, seed=seed_list)
+                                   batch_size=batch_size, seed=seed_list, targets_temperature=temps)
         assert sweep.train.shape == (3, 6, 6, 3) and sweep.test.shape == (3, 6, 3, 3)
         for p in range(3):
             single = kernel_ce_gd(k, targets[p], learning_rate=rates[p], steps=17, record_every=4, k_train_test=k_star,
-                                  f_train_0=z0[p], temperature=temps[p], onehot_targets=labels,
+                                  f_train_0=z0[p], temperature=temps[p], targets_temperature=temps[p],
+                                  onehot_targets=labels,
                                   onehot_weight=weights[p], batch_size=batch_size, seed=int(seed_list[p]))
             np.testing.assert_array_equal(sweep.steps, single.steps)
             assert relative_error(sweep.train[p], single.train) < 1e-12
             assert relative_error(sweep.test[p], single.test) < 1e-12
-    shared = kernel_ce_gd_sweep(k, targets[0], learning_rate=rates[0], temperature=temps, steps=5)
+    shared = kernel_ce_gd_sweep(k, targets[0], learning_rate=rates[0], temperature=temps, targets_temperature=temps,
+                                steps=5)
     assert shared.train.shape == (3, 6, 6, 3) and shared.test is None
 
 
@@ -241,7 +246,7 @@ CASES = [
     (dict(onehot_targets=np.full((4, 3), 1 / 3)), r"onehot_targets must have shape \(4, 2\) .*got shape \(4, 3\)"),
     (dict(learning_rate=0.0), "learning_rate must be a finite real number > 0"),
     (dict(learning_rate=2.0), r"unsafe for cross-entropy.*η·λ_max·h < 2"),
-    (dict(learning_rate=1.0, temperature=0.5), "unsafe for cross-entropy"),
+    (dict(learning_rate=1.0, temperature=0.5, targets_temperature=0.5), "unsafe for cross-entropy"),
     (dict(k_train_train=np.ones((4, 3))), "k_train_train must be square"),
     (dict(f_train_0=np.zeros((4, 3))), r"f_train_0 must have shape \(4, 2\) .*got shape \(4, 3\)"),
     (dict(f_test_0=np.zeros((2, 2))), "f_test_0 was given without k_train_test"),
@@ -274,3 +279,67 @@ def test_sweep_and_helpers_reject_bad_input():
         cross_entropy_gradient(np.array([[np.nan, 0.0]]), np.array([[1.0, 0.0]]))
     with pytest.raises(ValueError, match=r"features_test must have shape .*\(m, p\)"):
         linear_ce_gd(np.eye(4), Q, learning_rate=0.1, steps=1, features_test=np.ones((2, 3)))
+
+
+# ------------------------------------------------------------ issue 11: teacher temperature, PSD, empty inputs
+
+from theory.metrics import softmax  # noqa: E402
+
+
+def test_tau_one_teacher_probabilities_at_another_temperature_are_refused():
+    rng, features, _, k, _ = problem(5)
+    teacher = rng.normal(size=(6, 3))
+    rate = 0.5 / np.linalg.eigvalsh(k)[-1]
+    message = (r"targets must be declared at the temperature τ = 4 they are read at: probability targets are not "
+               r"re-tempered, .* Pass teacher_logits=Z_te \(softmax\(Z_te/τ\) is applied here\), or, if targets "
+               r"already are softmax\(Z_te/τ\), targets_temperature=temperature\.")
+    for call in (lambda: kernel_ce_gd(k, softmax(teacher), learning_rate=rate, steps=3, temperature=4.0),
+                 lambda: linear_ce_gd(features, softmax(teacher), learning_rate=rate, steps=3, temperature=4.0),
+                 lambda: kernel_ce_gd_sweep(k, softmax(teacher), learning_rate=rate, steps=3, temperature=[1.0, 4.0]),
+                 lambda: cross_entropy(teacher, softmax(teacher), temperature=4.0)):
+        with pytest.raises(ValueError, match=message):
+            call()
+    with pytest.raises(ValueError, match=r"targets_temperature must equal temperature .*got targets_temperature=\[1.0\] "
+                                         r"for temperature=\[4.0\]"):
+        kernel_ce_gd(k, softmax(teacher), learning_rate=rate, steps=3, temperature=4.0, targets_temperature=1.0)
+    with pytest.raises(ValueError, match="targets and teacher_logits were both given"):
+        kernel_ce_gd(k, softmax(teacher), teacher_logits=teacher, learning_rate=rate, steps=3, temperature=4.0)
+    with pytest.raises(ValueError, match=r"targets must be \(n, C\) probabilities, or pass teacher_logits"):
+        kernel_ce_gd(k, learning_rate=rate, steps=3)
+
+
+def test_teacher_logits_are_tempered_in_one_place():
+    rng, features, _, k, _ = problem(6)
+    teacher, rate = rng.normal(size=(6, 3)), 0.5 / np.linalg.eigvalsh(k)[-1]
+    options = dict(learning_rate=rate, steps=10, temperature=4.0, scale_by_temperature_squared=True)
+    from_logits = kernel_ce_gd(k, teacher_logits=teacher, **options)
+    declared = kernel_ce_gd(k, softmax(teacher, 4.0), targets_temperature=4.0, **options)
+    np.testing.assert_array_equal(from_logits.train, declared.train)
+    linear = linear_ce_gd(features, teacher_logits=teacher, **options)
+    assert relative_error(linear.train, from_logits.train) < 1e-10
+    temps = np.array([1.0, 2.0, 4.0])
+    sweep = kernel_ce_gd_sweep(k, teacher_logits=teacher, learning_rate=rate, steps=10, temperature=temps)
+    for p, tau in enumerate(temps):
+        single = kernel_ce_gd(k, softmax(teacher, tau), targets_temperature=tau, learning_rate=rate, steps=10,
+                              temperature=tau)
+        assert relative_error(sweep.train[p], single.train) < 1e-12
+    one_hot_targets = one_hot(rng, 6, 3)  # one-hot rows are the same at every temperature: no declaration
+    kernel_ce_gd(k, one_hot_targets, learning_rate=rate, steps=3, temperature=4.0)
+    assert abs(cross_entropy(teacher, teacher_logits=teacher, temperature=2.0)
+               - cross_entropy(teacher, softmax(teacher, 2.0), temperature=2.0, targets_temperature=2.0)) < 1e-12
+
+
+@pytest.mark.parametrize("simulate", [kernel_ce_gd, kernel_ce_gd_sweep])
+def test_a_kernel_that_is_not_psd_is_refused(simulate):
+    _, _, _, k, _ = problem(7)
+    with pytest.raises(ValueError, match=r"k_train_train must be positive semi-definite, got smallest eigenvalue -"):
+        simulate(k - 2 * np.eye(6), np.eye(3)[[0, 1, 2, 0, 1, 2]], learning_rate=1e-3, steps=3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: kernel_ce_gd(np.zeros((0, 0)), np.zeros((0, 2)), learning_rate=0.1, steps=3),
+    lambda: linear_ce_gd(np.zeros((0, 3)), np.zeros((0, 2)), learning_rate=0.1, steps=3),
+], ids=["kernel_ce_gd", "linear_ce_gd"])
+def test_no_training_points_are_refused(call):
+    with pytest.raises(ValueError, match=r"must hold at least one training point \(n >= 1\), got shape \(0, \d\)"):
+        call()

@@ -510,3 +510,73 @@ def test_matched_deficit_refuses_bad_input():
         m.matched_deficit([0.0, 1.0], [0.0, 1.0], [np.nan], [0.1])
     with pytest.raises(ValueError, match="onehot_top must hold at least one point"):
         m.matched_deficit([], [], [0.5], [0.1])
+
+
+# ---------------------------------------------------------------- issue 11: degenerate teachers, batch axes
+
+
+@pytest.mark.parametrize("teacher", [m.softmax(np.zeros((1347, 10))), np.full((30, 3), 1 / 3),
+                                     m.softmax(np.tile([[0.3, -1.0, 2.0]], (50, 1)))],
+                         ids=["initialised", "uniform", "same-row"])
+def test_constant_confidence_teacher_is_refused(teacher):
+    student = m.softmax(np.random.default_rng(0).normal(size=teacher.shape))
+    for call in (lambda: m.exaggeration(teacher, student), lambda: m.confidence_diagnostics(teacher, student)):
+        with pytest.raises(ValueError, match="p_teacher must have a teacher confidence φ_teacher that varies over "
+                                             "the points, got an identical"):
+            call()
+    x = m.logit_confidence(teacher.max(axis=1))
+    assert all(math.isnan(v) for v in m.ols_line(x, np.arange(x.size, dtype=float)))  # round-off spread: no line
+
+
+def test_tiny_but_real_spread_is_kept():
+    p = np.linspace(0.6, 0.6 + 1e-9, 40)
+    teacher = np.stack([p, 1 - p], axis=1)
+    assert np.isfinite(m.exaggeration(teacher, teacher, bins=2).slope)
+
+
+def test_one_hot_teacher_is_refused():
+    labels = np.arange(30) % 3
+    teacher, student = np.eye(3)[labels], m.softmax(np.random.default_rng(1).normal(size=(30, 3)))
+    with pytest.raises(ValueError, match=r"p_teacher must not be one-hot \(saturated\): every chosen probability is "
+                                         "at the clip"):
+        m.exaggeration(teacher, student)
+    with pytest.raises(ValueError, match="p_teacher must not be one-hot"):
+        m.exaggeration(teacher, student, classes="true", labels=(labels + 1) % 3)  # φ = −16.1 everywhere
+
+
+def test_class_count_mismatch_names_the_shapes():
+    teacher = m.softmax(np.random.default_rng(2).normal(size=(5, 3)))
+    for call in (lambda: m.fidelity(teacher, teacher[:, :2]), lambda: m.exaggeration(teacher, teacher[:, :2]),
+                 lambda: m.fidelity(teacher[:, :2], teacher)):
+        with pytest.raises(ValueError, match=r"p_student must have the shape of p_teacher, \(5, [23]\), got shape "
+                                             r"\(5, [23]\)"):
+            call()
+
+
+def test_agreement_metrics_accept_a_trajectory():
+    rng = np.random.default_rng(3)
+    trajectory = m.softmax(rng.normal(size=(4, 2, 25, 3)))  # (T, P, n, C)
+    teacher, labels = m.softmax(rng.normal(size=(25, 3))), rng.integers(0, 3, 25)
+    flat = trajectory.reshape(-1, 25, 3)
+    for metric in (m.accuracy, m.nll, m.expected_calibration_error):
+        values = metric(trajectory, labels)
+        assert values.shape == (4, 2)
+        np.testing.assert_array_equal(values.ravel(), [metric(p, labels) for p in flat])
+    report = m.classification_report(trajectory, labels)
+    assert report["n"] == 25 and report["accuracy"].shape == (4, 2)
+    fidelity = m.fidelity(teacher, trajectory)  # the teacher broadcasts over the student's leading axes
+    assert fidelity.kl.shape == fidelity.agreement.shape == (4, 2)
+    np.testing.assert_array_equal(fidelity.kl.ravel(), [m.fidelity(teacher, p).kl for p in flat])
+    np.testing.assert_array_equal(m.fidelity(trajectory, trajectory).kl, 0.0)
+    assert isinstance(m.accuracy(flat[0], labels), float) and isinstance(m.fidelity(teacher, flat[0]).kl, float)
+    with pytest.raises(ValueError, match="rows of p must sum to 1"):
+        m.accuracy(trajectory * 1.1, labels)
+
+
+def test_confidence_fits_refuse_a_trajectory_with_a_hint():
+    rng = np.random.default_rng(4)
+    teacher, trajectory = m.softmax(rng.normal(size=(25, 3))), m.softmax(rng.normal(size=(4, 25, 3)))
+    for call in (lambda: m.exaggeration(teacher, trajectory), lambda: m.confidence_diagnostics(teacher, trajectory)):
+        with pytest.raises(ValueError, match=r"p_student must be 2-D \(n, C\) here, got shape \(4, 25, 3\): .*loop "
+                                             "over it"):
+            call()

@@ -141,3 +141,20 @@ def test_unstable_step_and_non_filter_refused():
         th.predict(spectrum, np.ones(2), lambda lam: lam)
     with pytest.raises(TypeError, match="Spectrum"):
         th.predict(np.eye(2), np.ones(2), th.flow(1.0))
+
+
+def test_a_prediction_that_does_not_fit_in_memory_is_refused_up_front(monkeypatch):
+    import time
+
+    import theory._checks
+
+    monkeypatch.setattr(theory._checks, "available_memory", lambda: 2**30)  # 1 GiB available
+    x = np.random.default_rng(0).normal(size=(1000, 5))
+    spectrum = th.Spectrum.from_features(x)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"predicting 1000000 outputs of shape \(1000 \+ 0 points, 1\) for filter "
+                                         r"batch shape \(1000000,\) needs about 29.8 GiB \(32000000000 bytes\), more "
+                                         r"than 50% of the 1 GiB available to this process; predict fewer times"):
+        th.predict(spectrum, x[:, 0], th.flow(time=np.linspace(0.0, 1.0, 10**6)))
+    assert time.perf_counter() - start < 10
+    assert th.predict(spectrum, x[:, 0], th.flow(time=np.linspace(0.0, 1.0, 10))).train.shape == (10, 1000)

@@ -57,7 +57,7 @@ def test_regime_map_equals_direct_simulations(small_map):
     np.testing.assert_allclose(logits["teacher_test"][1], teacher.test[1:], rtol=1e-9, atol=1e-9)
     student = kernel_ce_gd(task.k_train_train, softmax(teacher.train[2], 3.0), learning_rate=task.learning_rate,
                            steps=60, record_every=15, k_train_test=task.k_train_test, temperature=3.0,
-                           scale_by_temperature_squared=True)
+                           targets_temperature=3.0, scale_by_temperature_squared=True)
     np.testing.assert_allclose(logits["student_train"][1, 1, 1, 0], student.train[1], rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(logits["student_test"][1, 1, 1, 1], student.test[-1], rtol=1e-9, atol=1e-9)
     accuracy = metrics.accuracy(softmax(teacher.test[-1]), task.data.y_test)

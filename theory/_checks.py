@@ -19,11 +19,14 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ._memory import available_memory, format_bytes
+
 __all__ = [
     "check_integer", "check_real", "check_positive", "check_nonnegative", "check_fraction",
     "check_seed", "as_rng", "check_flag", "check_choice",
     "as_array", "as_matrix", "as_labels", "as_probabilities", "as_kernel", "check_same_shape",
-    "check_sorted_unique", "describe",
+    "check_sorted_unique", "describe", "check_nonempty", "psd_tolerance", "check_psd", "check_memory",
+    "available_memory", "format_bytes",
 ]
 
 
@@ -283,10 +286,7 @@ def check_sorted_unique(values, name: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------------
-# --- rel-inputs: non-empty arrays (issue 11, item 6)
-
-__all__ += ["check_nonempty"]
-
+# non-empty arrays (issue 11, item 6)
 
 def check_nonempty(array, name: str, *, what: str = "point") -> np.ndarray:
     """``array`` (as a numpy array) if it holds at least one ``what`` along its first axis.
@@ -301,3 +301,81 @@ def check_nonempty(array, name: str, *, what: str = "point") -> np.ndarray:
     if array.ndim == 0 or array.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one {what}, got shape {array.shape}.")
     return array
+
+
+# ---------------------------------------------------------------------------------------------------
+# positive semi-definiteness and memory guards (issue 11, items 2 and 12)
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def psd_tolerance(n: int, largest: float, rtol: float | None = None) -> float:
+    """The round-off allowance for negative eigenvalues of an (n, n) PSD matrix: ``rtol · max(λ_max, 0)``.
+
+    An entrywise error of ε·max|K| moves eigenvalues by at most ‖E‖₂ ≤ n·ε·max|K| ≤ n·ε·λ_max (for a PSD K,
+    max|K| ≤ λ_max), so the default ``rtol = 10·n·ε`` (≈ 2e-12 at n = 1,000) admits every round-off
+    negative; a kernel computed in float32 needs ``rtol ≈ 1e-5``.
+    """
+    rtol = 10.0 * max(int(n), 1) * _EPS if rtol is None else check_nonnegative(rtol, "psd_rtol")
+    return rtol * max(float(largest), 0.0)
+
+
+def check_psd(kernel: np.ndarray, name: str = "k_train_train", *, rtol: float | None = None) -> None:
+    """Refuse a symmetric matrix with an eigenvalue below ``-psd_tolerance(n, λ_max, rtol)``.
+
+    ``kernel`` is a finite symmetric float64 (n, n) array (:func:`as_kernel`). Cheap on a PSD kernel: one
+    Cholesky factorisation of K + δI with δ = 10·n·ε·max|K| (n³/3 flops, no eigenvalue), which succeeds
+    when λ_min(K) > −δ; max|K| ≤ λ_max for a PSD matrix, so that is inside the tolerance. Only when it
+    fails are the eigenvalues computed (``scipy.linalg.eigvalsh``), to refuse with λ_min and λ_max or to
+    pass a kernel at the border of the tolerance.
+
+    Example:
+      >>> check_psd(np.diag([5.3, 1.0, -2.0]))
+      Traceback (most recent call last):
+      ...
+      ValueError: k_train_train must be positive semi-definite, got smallest eigenvalue -2 (λ_max 5.3; round-off allows down to -3.53e-14): a kernel (Gram) matrix has no negative eigenvalue.
+    """
+    import scipy.linalg
+
+    n = kernel.shape[0]
+    if n == 0:
+        return
+    scale = float(np.max(np.abs(kernel)))
+    shifted = kernel + (10.0 * n * _EPS * scale) * np.eye(n)
+    try:
+        scipy.linalg.cholesky(shifted, lower=True, overwrite_a=True, check_finite=False)
+        return
+    except np.linalg.LinAlgError:
+        pass
+    values = scipy.linalg.eigvalsh(kernel, check_finite=False)
+    smallest, largest = float(values[0]), float(values[-1])
+    tolerance = psd_tolerance(n, largest, rtol)
+    if smallest < -tolerance:
+        raise ValueError(f"{name} must be positive semi-definite, got smallest eigenvalue {smallest:.6g} "
+                         f"(λ_max {largest:.6g}; round-off allows down to {-tolerance:.3g}): a kernel (Gram) "
+                         "matrix has no negative eigenvalue.")
+
+
+def check_memory(estimate: float, what: str, *, fix: str, fraction: float = 0.5,
+                 available: int | None = None) -> None:
+    """Refuse up front a computation whose arrays need more than ``fraction`` of the available memory.
+
+    Args:
+      estimate: bytes the computation will hold at once.
+      what: what needs them, for the message (e.g. "recording 1,000,001 steps of (1, 1000, 1) outputs").
+      fix: how to need less, for the message.
+      fraction: the share of :func:`available_memory` a single computation may take.
+      available: bytes available (default :func:`available_memory`; None when nothing can be read: no check).
+
+    Example:
+      >>> check_memory(3 * 2**30, "the trajectory", fix="record fewer steps", available=2**30)
+      Traceback (most recent call last):
+      ...
+      ValueError: the trajectory needs about 3 GiB (3221225472 bytes), more than 50% of the 1 GiB available to this process; record fewer steps.
+    """
+    available = available_memory() if available is None else available
+    if available is None:
+        return
+    if estimate > fraction * available:
+        raise ValueError(f"{what} needs about {format_bytes(estimate)} ({int(estimate)} bytes), more than "
+                         f"{fraction:.0%} of the {format_bytes(available)} available to this process; {fix}.")

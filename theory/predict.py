@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_array, as_matrix
+from ._checks import as_array, as_matrix, check_memory
 
 from .filters import Filter
 from .spectral import Spectrum
@@ -75,6 +75,22 @@ def _apply(basis: np.ndarray, factors: np.ndarray, coordinates: np.ndarray) -> n
     return np.moveaxis(product.reshape((basis.shape[0],) + scaled.shape[1:]), 0, -2)
 
 
+def check_prediction_fits(filter: Filter, coordinates_shape: tuple, m: int) -> None:
+    """Refuse up front a prediction whose outputs would not fit in memory (``theory._checks.check_memory``).
+
+    With B = the broadcast of the filter's batch shape S and the targets' leading shape, the outputs take
+    B·C·(n + m) floats; the estimate is 8·B·(n + 3·C·(n + m)) bytes: the filter values, the scaled
+    coordinates, the matrix product and the outputs (float64).
+    """
+    n, columns = coordinates_shape[-2:]
+    batch = int(np.prod(np.broadcast_shapes(tuple(filter.batch_shape), tuple(coordinates_shape[:-2])), dtype=np.float64))
+    estimate = 8.0 * batch * (n + 3 * columns * (n + m))
+    check_memory(estimate, f"predicting {batch} outputs of shape ({n} + {m} points, {columns}) for filter "
+                 f"batch shape {tuple(filter.batch_shape)}",
+                 fix="predict fewer times or steps at once (a shorter time/steps array, or a loop over chunks "
+                     "of it)")
+
+
 def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, f_test_0=None):
     """Precompute everything but the filter; returns ``predict_fn(filter) -> Prediction``.
 
@@ -101,7 +117,8 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
         ``predict_fn(filter) -> Prediction``.
 
     Raises:
-        ValueError: shapes that do not match, non-finite inputs.
+        ValueError: shapes that do not match, non-finite inputs; from ``predict_fn``, outputs that would
+            not fit in memory (:func:`check_prediction_fits`), before computing them.
     """
     if not isinstance(spectrum, Spectrum):
         raise TypeError(f"spectrum must be a theory.Spectrum, got {type(spectrum).__name__}.")
@@ -136,6 +153,7 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
     def predict_fn(filter: Filter) -> Prediction:
         if not isinstance(filter, Filter):
             raise TypeError(f"filter must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
+        check_prediction_fits(filter, coordinates.shape, 0 if test_basis is None else test_basis.shape[0])
         factors = filter(spectrum.eigenvalues)  # S + (n,)
         train = start + _apply(spectrum.eigenvectors, factors, coordinates)
         test = None

@@ -260,10 +260,11 @@ def regime_map(task: KernelTask, *, teacher_steps, student_steps, temperatures=(
 
     teacher_train, teacher_test = _checkpoint_logits(task, labels, teacher_steps)  # (N, T, n|m, C)
     shape = (len(noise_rates), len(teacher_steps), len(temperatures))
-    soft = np.stack([softmax(teacher_train[i, j], temperatures[k]) for i, j, k in np.ndindex(*shape)])
+    # one run per (noise, T, τ): the teacher's logits, tempered by the simulator (softmax(Z_te/τ), one place)
+    teacher_logits = np.stack([teacher_train[i, j] for i, j, _ in np.ndindex(*shape)])
     student_train, student_test = _checkpoint_logits(
-        task, soft, student_steps, temperature=np.tile(temperatures, shape[0] * shape[1]),
-        scale_by_temperature_squared=True)
+        task, None, student_steps, teacher_logits=teacher_logits,
+        temperature=np.tile(temperatures, shape[0] * shape[1]), scale_by_temperature_squared=True)
     student_train = student_train.reshape(shape + student_train.shape[1:])  # (N, T, S, U, n, C)
     student_test = student_test.reshape(shape + student_test.shape[1:])
 

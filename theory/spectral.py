@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_array, as_matrix, check_choice
+from ._checks import as_array, as_matrix, check_choice, psd_tolerance
 import scipy.linalg
 
 __all__ = ["Spectrum", "progress", "group_progress"]
@@ -120,9 +120,7 @@ class Spectrum:
     @classmethod
     def _clipped(cls, eigenvalues, eigenvectors, psd_rtol, *, name):
         n = eigenvalues.size
-        rtol = 10.0 * n * _EPS if psd_rtol is None else float(psd_rtol)
-        top = max(float(eigenvalues[0]), 0.0)
-        tolerance = rtol * top
+        tolerance = psd_tolerance(n, float(eigenvalues[0]), psd_rtol)  # the one PSD tolerance (_checks)
         most_negative = float(eigenvalues.min())
         if most_negative < -tolerance:
             raise ValueError(

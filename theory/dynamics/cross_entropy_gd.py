@@ -27,8 +27,10 @@ Z_test,0 − η K_*ᵀ A_t at the recorded steps only.
 """
 from __future__ import annotations
 
-from .._checks import as_array, as_kernel
+from .._checks import as_array
 from ._validate import as_cross_kernel
+from ._validate import as_training_kernel
+from ._validate import check_points
 from ._validate import as_test_features
 from ._validate import check_finite
 from ._validate import check_stable
@@ -52,7 +54,7 @@ def _check_stable(setup: CrossEntropyRuns, largest: float, matrix: str) -> None:
 
 def kernel_ce_gd_sweep(
     k_train_train,
-    targets,
+    targets=None,
     *,
     learning_rate,
     steps: int,
@@ -68,6 +70,8 @@ def kernel_ce_gd_sweep(
     batch_size: int | None = None,
     seed=0,
     replace: bool = False,
+    teacher_logits=None,
+    targets_temperature=None,
 ) -> Trajectory:
     """P kernel cross-entropy runs in one vmapped, jit-compiled simulation, recording logits.
 
@@ -87,7 +91,8 @@ def kernel_ce_gd_sweep(
 
     Args:
         k_train_train: (n, n) symmetric PSD kernel K.
-        targets: (n, C) or (P, n, C) probabilities Q (one-hot labels, teacher probabilities, mixtures).
+        targets: (n, C) or (P, n, C) probabilities Q (one-hot labels, teacher probabilities, mixtures); soft
+            targets at τ ≠ 1 need ``targets_temperature`` (below), or pass ``teacher_logits`` instead.
         learning_rate: η > 0, scalar or (P,), with η λ_max(K) h < 2 (module docstring).
         steps: number of steps t ≥ 0 (shared).
         record_every: record every k ≥ 1 steps (the final step is always recorded); None: only at
@@ -103,6 +108,11 @@ def kernel_ce_gd_sweep(
         batch_size: None for full batch, else b in [1, n] for minibatch SGD (shared).
         seed: integer seed of the batch draws (SGD only), scalar or (P,).
         replace: draw batches with replacement (SGD only).
+        teacher_logits: (n, C) or (P, n, C) teacher logits Z_te instead of ``targets``: Q = softmax(Z_te/τ)
+            with each run's τ (the teacher's temperature is applied here, in one place).
+        targets_temperature: the temperature the probability ``targets`` are at, scalar or (P,); must equal
+            ``temperature``. Required when some τ ≠ 1 and the targets are not one-hot: probability targets
+            are never re-tempered (``theory.dynamics.cross_entropy.tempered_targets``).
 
     Returns:
         ``Trajectory`` with ``steps`` (R,), ``train`` (P, R, n, C), ``test`` (P, R, m, C) or None,
@@ -111,17 +121,20 @@ def kernel_ce_gd_sweep(
     Raises:
         ValueError: non-finite inputs, mismatched shapes or run counts, non-symmetric K, targets that are
             not probabilities, C < 2, learning_rate ≤ 0 or η λ_max h ≥ 2, temperature ≤ 0, onehot_weight
-            outside [0, 1] or > 0 without onehot_targets, bad counts.
+            outside [0, 1] or > 0 without onehot_targets, bad counts; soft targets at τ ≠ 1 without
+            ``targets_temperature`` = τ, or both/neither of ``targets`` and ``teacher_logits``; a K that is
+            not positive semi-definite or has no rows; records that would not fit in memory.
         FloatingPointError: non-finite recorded logits.
     """
-    kernel = as_kernel(k_train_train, "k_train_train")
+    kernel = as_training_kernel(k_train_train, "k_train_train")
     n = kernel.shape[0]
     cross = as_cross_kernel(k_train_test, n, f_test_0)
     m = 0 if cross is None else cross.shape[1]
     setup = prepare(n, targets, learning_rate=learning_rate, temperature=temperature,
                     scale_by_temperature_squared=scale_by_temperature_squared, onehot_targets=onehot_targets,
                     onehot_weight=onehot_weight, seed=seed, batch_size=batch_size, replace=replace,
-                    initials={"f_train_0": (f_train_0, n), "f_test_0": (f_test_0, m)})
+                    initials={"f_train_0": (f_train_0, n), "f_test_0": (f_test_0, m)},
+                    teacher_logits=teacher_logits, targets_temperature=targets_temperature)
     schedule = Schedule(steps, record_every, checkpoints)
     _check_stable(setup, kernel_largest_eigenvalue(kernel), "k_train_train")
     recorded, train, test = simulate_kernel(
@@ -131,16 +144,18 @@ def kernel_ce_gd_sweep(
     return Trajectory(recorded, train, test, None)
 
 
-def kernel_ce_gd(k_train_train, targets, *, learning_rate: float, steps: int, record_every: int | None = 1,
+def kernel_ce_gd(k_train_train, targets=None, *, learning_rate: float, steps: int, record_every: int | None = 1,
                  checkpoints=None, k_train_test=None, f_train_0=None, f_test_0=None, temperature: float = 1.0,
                  scale_by_temperature_squared: bool = False, onehot_targets=None, onehot_weight: float = 0.0,
-                 batch_size: int | None = None, seed: int = 0, replace: bool = False) -> Trajectory:
+                 batch_size: int | None = None, seed: int = 0, replace: bool = False, teacher_logits=None,
+                 targets_temperature=None) -> Trajectory:
     """Function-space gradient descent of a kernel model's logits on softmax cross-entropy.
 
         Z ← Z − η K ∂L/∂Z,   ∂L/∂z_i = (1 − w)(s/τ)(softmax(z_i/τ) − q_i) + w (softmax(z_i) − y_i)
 
-    (module docstring; docs/maths.md §4). With one-hot ``targets`` and τ = 1 this is one-hot training; with
-    ``targets`` = softmax(Z_te/τ) it is distillation at temperature τ.
+    (module docstring; docs/maths.md §4). With one-hot ``targets`` this is one-hot training; with
+    ``teacher_logits`` = Z_te (or ``targets`` = softmax(Z_te/τ) and ``targets_temperature`` = τ) it is
+    distillation at temperature τ.
 
     Example:
         >>> import numpy as np
@@ -168,6 +183,9 @@ def kernel_ce_gd(k_train_train, targets, *, learning_rate: float, steps: int, re
         batch_size: None for full batch, else b in [1, n]: gradient on b points, scaled by n/b.
         seed: integer seed of the batch draws (SGD only).
         replace: draw batches with replacement (SGD only).
+        teacher_logits: (n, C) teacher logits Z_te instead of ``targets``: Q = softmax(Z_te/τ).
+        targets_temperature: the temperature of the probability ``targets``; must equal ``temperature``, and
+            is required at τ ≠ 1 unless the targets are one-hot.
 
     Returns:
         ``Trajectory`` with ``train`` (R, n, C) logits, ``test`` (R, m, C) or None, ``weights`` None.
@@ -178,7 +196,8 @@ def kernel_ce_gd(k_train_train, targets, *, learning_rate: float, steps: int, re
     for name, value, ndim in (("targets", targets, 2), ("f_train_0", f_train_0, 2), ("f_test_0", f_test_0, 2),
                               ("onehot_targets", onehot_targets, 2), ("learning_rate", learning_rate, 0),
                               ("temperature", temperature, 0), ("onehot_weight", onehot_weight, 0),
-                              ("seed", seed, 0)):
+                              ("seed", seed, 0), ("teacher_logits", teacher_logits, 2),
+                              ("targets_temperature", targets_temperature, 0)):
         as_array(value, name, ndim=ndim, dtype=None, finite=False, allow_none=True,
                  what="a single run; kernel_ce_gd_sweep takes a run axis")
     sweep = kernel_ce_gd_sweep(
@@ -186,14 +205,16 @@ def kernel_ce_gd(k_train_train, targets, *, learning_rate: float, steps: int, re
         checkpoints=checkpoints, k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0,
         temperature=temperature,
         scale_by_temperature_squared=scale_by_temperature_squared, onehot_targets=onehot_targets,
-        onehot_weight=onehot_weight, batch_size=batch_size, seed=seed, replace=replace)
+        onehot_weight=onehot_weight, batch_size=batch_size, seed=seed, replace=replace,
+        teacher_logits=teacher_logits, targets_temperature=targets_temperature)
     return Trajectory(sweep.steps, sweep.train[0], None if sweep.test is None else sweep.test[0], None)
 
 
-def linear_ce_gd(features_train, targets, *, learning_rate: float, steps: int, record_every: int | None = 1,
+def linear_ce_gd(features_train, targets=None, *, learning_rate: float, steps: int, record_every: int | None = 1,
                  checkpoints=None, features_test=None, weights_0=None, temperature: float = 1.0,
                  scale_by_temperature_squared: bool = False, onehot_targets=None, onehot_weight: float = 0.0,
-                 batch_size: int | None = None, seed: int = 0, replace: bool = False) -> Trajectory:
+                 batch_size: int | None = None, seed: int = 0, replace: bool = False, teacher_logits=None,
+                 targets_temperature=None) -> Trajectory:
     """(Minibatch) gradient descent of a linear model's weights on softmax cross-entropy.
 
         β ← β − η Φᵀ ∂L/∂Z(Φβ)                    (full batch),
@@ -216,8 +237,8 @@ def linear_ce_gd(features_train, targets, *, learning_rate: float, steps: int, r
         steps, record_every, checkpoints: as :func:`kernel_ce_gd`.
         features_test: optional (m, p) test features.
         weights_0: optional (p, C) initial weights (default zeros).
-        temperature, scale_by_temperature_squared, onehot_targets, onehot_weight, batch_size, seed, replace:
-            as :func:`kernel_ce_gd`.
+        temperature, scale_by_temperature_squared, onehot_targets, onehot_weight, batch_size, seed, replace,
+            teacher_logits, targets_temperature: as :func:`kernel_ce_gd`.
 
     Returns:
         ``Trajectory`` with ``weights`` (R, p, C), ``train`` = Φβ (R, n, C), ``test`` (R, m, C) or None.
@@ -228,13 +249,16 @@ def linear_ce_gd(features_train, targets, *, learning_rate: float, steps: int, r
     """
     features = as_array(features_train, "features_train", ndim=2)
     n, p = features.shape
+    check_points(n, "features_train", features.shape)
     test_features = as_test_features(features_test, p)
-    for name, value in (("targets", targets), ("weights_0", weights_0), ("onehot_targets", onehot_targets)):
+    for name, value in (("targets", targets), ("weights_0", weights_0), ("onehot_targets", onehot_targets),
+                        ("teacher_logits", teacher_logits)):
         as_array(value, name, ndim=2, dtype=None, finite=False, allow_none=True)
     setup = prepare(n, targets, learning_rate=learning_rate, temperature=temperature,
                     scale_by_temperature_squared=scale_by_temperature_squared, onehot_targets=onehot_targets,
                     onehot_weight=onehot_weight, seed=seed, batch_size=batch_size, replace=replace,
-                    initials={"weights_0": (weights_0, p)})
+                    initials={"weights_0": (weights_0, p)}, teacher_logits=teacher_logits,
+                    targets_temperature=targets_temperature)
     schedule = Schedule(steps, record_every, checkpoints)
     if setup.runs.count != 1:
         raise ValueError("linear_ce_gd takes scalar learning_rate, temperature, onehot_weight and seed")

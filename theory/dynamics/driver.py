@@ -30,9 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_array, check_integer, check_sorted_unique
+from .._checks import as_array, check_integer, check_memory, check_sorted_unique
 
-__all__ = ["Recording", "Run", "Schedule", "descent", "draw_batch", "over_runs", "simulate"]
+__all__ = ["Recording", "Run", "Schedule", "check_records_fit", "descent", "draw_batch", "over_runs", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,16 @@ class Schedule:
             raise ValueError("checkpoints must be a non-empty sequence of steps, got [].")
         last = check_integer(values[-1].item(), "checkpoints", minimum=0)
         return cls(last, None, tuple(values.tolist()))
+
+    @property
+    def count(self) -> int:
+        """The number R of recorded steps, computed without listing them (for the memory guard)."""
+        count = len(self.checkpoints)
+        if self.record_every is not None:
+            every = self.record_every
+            count = self.steps // every + 1 + (self.steps % every != 0)
+            count += sum(1 for step in self.checkpoints if step % every != 0 and step != self.steps)
+        return count
 
     @property
     def recorded(self) -> np.ndarray:
@@ -174,7 +184,7 @@ def _scan(step, observe, state, shared, run, gaps, remainder):
 
 
 def simulate(step: Callable, state, shared, run: Run, schedule: Schedule, *, observe: Callable | None = None,
-             x64: bool = True) -> Recording:
+             x64: bool = True, extra_bytes_per_record: int = 0) -> Recording:
     """Run ``schedule.steps`` steps of ``step`` from ``state``, recording ``observe(state, shared, run)``.
 
     Args:
@@ -186,9 +196,14 @@ def simulate(step: Callable, state, shared, run: Run, schedule: Schedule, *, obs
         schedule: the recorded steps.
         observe: what to record, ``observe(state, shared, run)`` (default the whole state).
         x64: run inside ``jax.enable_x64(True)`` (float64); False keeps the ambient precision.
+        extra_bytes_per_record: memory the caller's post-processing needs per recorded step (e.g. test
+            outputs computed from the records), added to the estimate of :func:`check_records_fit`.
 
     Returns:
         :class:`Recording` with float64 numpy records.
+
+    Raises:
+        ValueError: the records would not fit in memory (:func:`check_records_fit`), before any step.
 
     Example:
         >>> import numpy as np
@@ -197,6 +212,8 @@ def simulate(step: Callable, state, shared, run: Run, schedule: Schedule, *, obs
         >>> recording.steps.tolist(), recording.records[:, 0].tolist()
         ([0, 1, 2, 3], [1.0, 0.5, 0.25, 0.125])
     """
+    check_records_fit(schedule, step_bytes=_record_bytes(observe or _whole_state, state, shared, run),
+                      extra_bytes=extra_bytes_per_record)
     recorded = schedule.recorded
     gaps = np.diff(recorded, prepend=0)
     remainder = schedule.steps - (int(recorded[-1]) if recorded.size else 0)
@@ -204,3 +221,24 @@ def simulate(step: Callable, state, shared, run: Run, schedule: Schedule, *, obs
         history, final = _scan(step, observe or _whole_state, state, shared, run, jnp.asarray(gaps), remainder)
         records = jax.tree_util.tree_map(lambda leaf: np.asarray(leaf, dtype=np.float64), history)
     return Recording(recorded, records, final)
+
+
+def _record_bytes(observe: Callable, state, shared, run) -> int:
+    """Bytes of one record ``observe(state, shared, run)`` in float64 (shapes only: nothing is computed)."""
+    with jax.enable_x64(True):
+        shapes = jax.eval_shape(lambda value: observe(value, shared, run), state)
+    return sum(8 * int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(shapes))
+
+
+def check_records_fit(schedule: Schedule, *, step_bytes: int, extra_bytes: int = 0) -> None:
+    """Refuse up front a schedule whose records would not fit in memory (``theory._checks.check_memory``).
+
+    The estimate is R · (3 · ``step_bytes`` + ``extra_bytes``) with R = ``schedule.count``: the records are
+    held by XLA, copied to float64 numpy, and copied once more when the models reorder their axes.
+    """
+    count = schedule.count
+    check_memory(count * (3 * step_bytes + extra_bytes + 8),
+                 f"recording {count} steps of {step_bytes} bytes each (steps={schedule.steps}, "
+                 f"record_every={schedule.record_every})",
+                 fix="record fewer steps: a larger record_every, or record_every=None with checkpoints at "
+                     "the steps you need")

@@ -115,9 +115,10 @@ def simulate_kernel(gradient: Callable, kernel: np.ndarray, runs: Runs, targets,
     n, classes = kernel.shape[0], jax.tree_util.tree_leaves(targets)[0].shape[-1]
     outputs = np.zeros((runs.count, n, classes)) if start is None else np.array(start, dtype=np.float64)
     with jax.enable_x64(True):
+        test_bytes = 0 if cross is None else 2 * 8 * runs.count * cross.shape[1] * classes  # test, and its product
         recording = simulate(kernel_step(gradient, runs.batch_size, runs.replace),
                              (outputs, np.zeros((runs.count, n, classes))), kernel, _run(runs, targets, loss),
-                             schedule)
+                             schedule, extra_bytes_per_record=test_bytes)
     train, dual = (np.moveaxis(record, 0, 1) for record in recording.records)  # (P, R, n, C)
     test = None
     if cross is not None:

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_array, as_kernel, check_integer, check_positive
+from .._checks import as_array, check_integer, check_positive
 from ._validate import SEED_RANGE
 from ._validate import as_cross_kernel
+from ._validate import as_training_kernel
+from ._validate import check_points
 from ._validate import as_test_features
 from ._validate import check_finite
 from ._validate import check_stable
@@ -97,11 +99,13 @@ def kernel_gd(
         ``Trajectory`` with ``train`` (T, n[, C]), ``test`` (T, m[, C]) or None, ``weights`` None.
 
     Raises:
-        ValueError: non-finite inputs, mismatched shapes, non-symmetric K, learning_rate ≤ 0 or
-            η λ_max ≥ 2, steps < 0, record_every < 1, non-integer counts.
+        ValueError: non-finite inputs, mismatched shapes, non-symmetric K, K not positive semi-definite
+            (checked before the learning rate), no training points, learning_rate ≤ 0 or η λ_max ≥ 2,
+            steps < 0, record_every < 1, non-integer counts, records that would not fit in memory (the
+            estimate is in the message).
         FloatingPointError: the recorded outputs are non-finite.
     """
-    kernel = as_kernel(k_train_train, "k_train_train")
+    kernel = as_training_kernel(k_train_train, "k_train_train")
     n = kernel.shape[0]
     targets = _targets(y, n, "k_train_train")
     rate = check_positive(learning_rate, "learning_rate")
@@ -170,11 +174,11 @@ def kernel_gd_sweep(
         ``Trajectory`` with ``train`` (P, R, n, C), ``test`` (P, R, m, C) or None, ``weights`` None.
 
     Raises:
-        ValueError: non-finite inputs, mismatched shapes or run counts, non-symmetric K, learning_rate ≤ 0
-            or η λ_max ≥ 2, bad counts.
+        ValueError: non-finite inputs, mismatched shapes or run counts, non-symmetric or non-PSD K, no
+            training points, learning_rate ≤ 0 or η λ_max ≥ 2, bad counts, records that would not fit in memory.
         FloatingPointError: non-finite recorded outputs.
     """
-    kernel = as_kernel(k_train_train, "k_train_train")
+    kernel = as_training_kernel(k_train_train, "k_train_train")
     n = kernel.shape[0]
     schedule = Schedule(steps, record_every, checkpoints)
     cross = as_cross_kernel(k_train_test, n, f_test_0)
@@ -250,13 +254,15 @@ def linear_gd(
         (T, m[, C]) or None.
 
     Raises:
-        ValueError: non-finite inputs, mismatched shapes, learning_rate ≤ 0 or η λ_max ≥ 2, steps < 0,
-            record_every < 1, batch_size outside [1, n], non-integer counts.
+        ValueError: non-finite inputs, mismatched shapes, no training points, learning_rate ≤ 0 or
+            η λ_max ≥ 2, steps < 0, record_every < 1, batch_size outside [1, n], non-integer counts, records
+            that would not fit in memory.
         FloatingPointError: the recorded weights or outputs are non-finite (e.g. SGD with small batches
             and a learning rate that is stable only for full-batch GD).
     """
     features = as_array(features_train, "features_train", ndim=2)
     n, p = features.shape
+    check_points(n, "features_train", features.shape)
     targets = _targets(y, n, "features_train")
     rate = check_positive(learning_rate, "learning_rate")
     schedule = Schedule(steps, record_every, checkpoints)

@@ -4,7 +4,15 @@
 * against the labels: :func:`accuracy`, :func:`nll`, :func:`expected_calibration_error`, and all three in
   :func:`classification_report`.
 
-Every function takes class probabilities ``p (n, C)`` (see :func:`theory.metrics.check_probabilities`).
+Every function takes class probabilities ``p (n, C)`` (see :func:`theory.metrics.check_probabilities`), or
+``p (..., n, C)`` with leading batch axes (a trajectory ``(T, n, C)`` from ``th.predict`` or a simulator): then
+each number is computed per leading index and returned as a float64 array of the leading shape (``Fidelity``
+holds two such arrays); labels stay ``(n,)``, and a teacher and a student broadcast over their leading axes.
+
+Example:
+  >>> trajectory = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.4, 0.6], [0.3, 0.7]]])  # (T=2, n=2, C=2)
+  >>> accuracy(trajectory, [0, 1]).tolist()
+  [1.0, 0.5]
 """
 from __future__ import annotations
 
@@ -14,17 +22,20 @@ import numpy as np
 from scipy import special
 
 from .._checks import as_labels
-from .._checks import as_probabilities
 from .._checks import check_integer
 from .._checks import check_positive
-from ._common import probability_pair
+from ._common import over_leading
+from ._common import per_leading
+from ._common import probability_batch
+from ._common import probability_batch_pair
 
 __all__ = ["Fidelity", "fidelity", "accuracy", "nll", "expected_calibration_error", "classification_report"]
 
 
 def _probabilities_and_labels(p, labels):
-    p = as_probabilities(p)
-    return p, as_labels(labels, "labels", num_classes=p.shape[1], n=p.shape[0])
+    """p ``(..., n, C)`` probabilities and labels ``(n,)`` in [0, C)."""
+    p = probability_batch(p)
+    return p, as_labels(labels, "labels", num_classes=p.shape[-1], n=p.shape[-2])
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class Fidelity:
     Attributes:
       agreement: fraction of points where the two top-1 classes coincide.
       kl: mean over points of KL(p_teacher ‖ p_student), in nats.
+      (Python floats; float64 arrays of the leading shape for inputs with leading axes.)
     """
 
     agreement: float
@@ -57,31 +69,34 @@ def fidelity(p_teacher, p_student, clip=1e-12) -> Fidelity:
       Fidelity(agreement=1.0, kl=0.0)
 
     Args:
-      p_teacher, p_student: ``(n, C)`` probabilities of the same shape.
+      p_teacher, p_student: ``(..., n, C)`` probabilities with the same (n, C); leading axes broadcast
+        (e.g. a teacher ``(n, C)`` against a student trajectory ``(T, n, C)``).
       clip: lower clip of the student's probabilities inside the log, > 0.
 
     Returns:
-      :class:`Fidelity`.
+      :class:`Fidelity` of floats, or of float64 arrays of the broadcast leading shape.
 
     Raises:
-      ValueError: invalid probabilities, shape mismatch or clip ≤ 0.
+      ValueError: invalid probabilities, a different (n, C) ("p_student must have the shape of p_teacher"),
+        leading axes that do not broadcast, or clip ≤ 0.
     """
-    p_teacher, p_student = probability_pair(p_teacher, p_student)
+    p_teacher, p_student, leading = probability_batch_pair(p_teacher, p_student)  # (B, n, C) each
     clip = check_positive(clip, "clip")
-    agreement = float(np.mean(p_teacher.argmax(axis=1) == p_student.argmax(axis=1)))
+    agreement = np.mean(p_teacher.argmax(axis=-1) == p_student.argmax(axis=-1), axis=-1)
     # rel_entr(t, s) = t log(t/s), and 0 where t == 0.
-    per_row = special.rel_entr(p_teacher, np.maximum(p_student, clip)).sum(axis=1)
-    return Fidelity(agreement=agreement, kl=float(np.mean(np.maximum(per_row, 0.0))))
+    per_row = special.rel_entr(p_teacher, np.maximum(p_student, clip)).sum(axis=-1)
+    kl = np.mean(np.maximum(per_row, 0.0), axis=-1)
+    return Fidelity(agreement=per_leading(agreement, leading), kl=per_leading(kl, leading))
 
 
 def accuracy(p, labels) -> float:
     """Top-1 accuracy (1/n) Σ_i 1[argmax_c p_ic = y_i] (ties go to the lowest index).
 
-    Args: p ``(n, C)`` probabilities; labels ``(n,)`` integers in [0, C).
-    Returns: float in [0, 1]. Raises: ValueError on invalid input.
+    Args: p ``(n, C)`` probabilities, or ``(..., n, C)`` (module docstring); labels ``(n,)`` integers in [0, C).
+    Returns: float in [0, 1] (an array of the leading shape). Raises: ValueError on invalid input.
     """
     p, labels = _probabilities_and_labels(p, labels)
-    return float(np.mean(p.argmax(axis=1) == labels))
+    return over_leading(p, lambda q: np.mean(q.argmax(axis=1) == labels))
 
 
 def nll(p, labels, clip=1e-12) -> float:
@@ -93,12 +108,13 @@ def nll(p, labels, clip=1e-12) -> float:
       >>> round(nll([[0.5, 0.5], [0.25, 0.75]], [0, 0]), 6)  # (log 2 + log 4) / 2
       1.039721
 
-    Args: p ``(n, C)`` probabilities; labels ``(n,)`` integers in [0, C); clip > 0.
-    Returns: float ≥ 0. Raises: ValueError on invalid input.
+    Args: p ``(n, C)`` or ``(..., n, C)`` probabilities; labels ``(n,)`` integers in [0, C); clip > 0.
+    Returns: float ≥ 0 (an array of the leading shape). Raises: ValueError on invalid input.
     """
     p, labels = _probabilities_and_labels(p, labels)
     clip = check_positive(clip, "clip")
-    return float(-np.mean(np.log(np.maximum(p[np.arange(p.shape[0]), labels], clip))))
+    rows = np.arange(labels.size)
+    return over_leading(p, lambda q: -np.mean(np.log(np.maximum(q[rows, labels], clip))))
 
 
 def expected_calibration_error(p, labels, bins=15) -> float:
@@ -115,11 +131,16 @@ def expected_calibration_error(p, labels, bins=15) -> float:
       >>> expected_calibration_error([[0.9, 0.1], [0.9, 0.1]], [0, 1], bins=10)  # |0.5 − 0.9|
       0.4
 
-    Args: p ``(n, C)`` probabilities; labels ``(n,)`` integers in [0, C); bins M ≥ 1.
-    Returns: float in [0, 1]. Raises: ValueError on invalid input.
+    Args: p ``(n, C)`` or ``(..., n, C)`` probabilities; labels ``(n,)`` integers in [0, C); bins M ≥ 1.
+    Returns: float in [0, 1] (an array of the leading shape). Raises: ValueError on invalid input.
     """
     p, labels = _probabilities_and_labels(p, labels)
     bins = check_integer(bins, "bins", minimum=1)
+    return over_leading(p, lambda q: _calibration_error(q, labels, bins))
+
+
+def _calibration_error(p: np.ndarray, labels: np.ndarray, bins: int) -> float:
+    """The ECE of one validated (n, C) slice."""
     confidence = p.max(axis=1)
     correct = (p.argmax(axis=1) == labels).astype(np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
@@ -134,9 +155,11 @@ def expected_calibration_error(p, labels, bins=15) -> float:
 def classification_report(p, labels, bins=15) -> dict:
     """Accuracy, NLL and ECE in one JSON-ready dict: ``{"accuracy", "nll", "ece", "n"}``.
 
-    Args: p ``(n, C)`` probabilities; labels ``(n,)``; bins for the ECE.
-    Returns: dict of Python floats (and ``n``, an int). Raises: ValueError on invalid input.
+    Args: p ``(n, C)`` probabilities, or ``(..., n, C)``; labels ``(n,)``; bins for the ECE.
+    Returns: dict of Python floats (arrays of the leading shape with leading axes; ``n``, an int).
+    Raises: ValueError on invalid input.
     """
+    p, labels = _probabilities_and_labels(p, labels)
     return {"accuracy": accuracy(p, labels), "nll": nll(p, labels),
-            "ece": expected_calibration_error(p, labels, bins), "n": int(np.shape(p)[0])}
+            "ece": expected_calibration_error(p, labels, bins), "n": int(p.shape[-2])}
 

@@ -41,7 +41,8 @@ def ols_line(x, y) -> tuple[float, float]:
       x, y: ``(n,)`` finite values of the same shape.
 
     Returns:
-      ``(slope, intercept)`` as Python floats; both NaN when fewer than two distinct x (no line is defined).
+      ``(slope, intercept)`` as Python floats; both NaN when fewer than two points or when the spread of x
+      is at round-off level (:func:`spread_is_roundoff`): no line is defined.
 
     Raises:
       ValueError: for arrays that are not 1-D, not finite, or of different shapes.
@@ -49,14 +50,32 @@ def ols_line(x, y) -> tuple[float, float]:
     x = as_array(x, "x", ndim=1)
     y = as_array(y, "y", ndim=1)
     check_same_shape(x, "x", y, "y")
-    if x.size < 2:
+    if x.size < 2 or spread_is_roundoff(x):
         return float("nan"), float("nan")
     x_centred, y_centred = x - x.mean(), y - y.mean()
     spread = float(x_centred @ x_centred)
-    if spread == 0.0:
-        return float("nan"), float("nan")
     slope = float(x_centred @ y_centred) / spread
     return slope, float(y.mean() - slope * x.mean())
+
+
+SPREAD_RTOL = 64 * np.finfo(np.float64).eps  # ≈ 1.4e-14: round-off spread of values computed alike
+
+
+def spread_is_roundoff(x) -> bool:
+    """True when the values ``x`` are equal up to round-off: std(x) ≤ 64·ε·max|x| (ε = float64 epsilon).
+
+    Why relative: values that are mathematically equal but computed in floating point (φ = log p − log1p(−p)
+    of a softmax of equal logits, the mean subtracted to centre them) differ by a few ε times their size;
+    the centring sum adds O(ε·log n)·max|x| for numpy's pairwise summation. An exact test ``Σ(x − x̄)² == 0``
+    then fails on a constant teacher and the OLS slope is the ratio of two round-off numbers (e.g. −0.19 for
+    ``softmax(zeros((1347, 10)))``). 64·ε (≈ 1.4e-14 relative) is far above that round-off and far below any
+    real spread of confidences: φ differs by more than 1e-14·|φ| only between probabilities that differ in
+    their 14th significant digit.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 2:
+        return True
+    return bool(np.std(x) <= SPREAD_RTOL * np.max(np.abs(x)))
 
 
 def logit_confidence(p, clip=1e-7) -> np.ndarray:
@@ -169,8 +188,11 @@ def exaggeration(p_teacher, p_student, *, classes="teacher_top1", labels=None, b
       :class:`Exaggeration`.
 
     Raises:
-      ValueError: invalid probabilities, shape mismatch, bad ``classes``/``labels``/``bins``/``split``,
-        or a teacher confidence x that is constant over the points (the slope is then undefined).
+      ValueError: invalid probabilities, shape mismatch, bad ``classes``/``labels``/``bins``/``split``;
+        a teacher confidence x that is constant over the points up to round-off (std(x) ≤ 64·ε·max|x|,
+        :func:`spread_is_roundoff`: the slope is then a ratio of round-off errors); a one-hot (saturated)
+        teacher, every x at the clip ±log((1 − clip)/clip); leading batch axes ``(T, n, C)`` (loop over
+        them: ``[exaggeration(p_teacher, p) for p in trajectory]``).
     """
     p_teacher, p_student = probability_pair(p_teacher, p_student)
     n = p_teacher.shape[0]
@@ -191,10 +213,18 @@ def exaggeration(p_teacher, p_student, *, classes="teacher_top1", labels=None, b
     x = logit_confidence(p_teacher[rows, chosen], clip)
     y = logit_confidence(p_student[rows, chosen], clip)
 
+    edge = float(np.log1p(-clip) - np.log(clip))  # |φ| at the clip
+    if np.all(np.abs(x) >= edge * (1 - 1e-12)):
+        raise ValueError(f"p_teacher must not be one-hot (saturated): every chosen probability is at the clip, "
+                         f"φ_teacher = ±{edge:.4g} on all {n} points, so the slope would only compare the clip "
+                         "with itself; use a teacher with graded confidences (e.g. softmax of its logits, or a "
+                         "higher temperature).")
+    if spread_is_roundoff(x):
+        raise ValueError(f"p_teacher must have a teacher confidence φ_teacher that varies over the points, got an "
+                         f"identical φ_teacher = {float(np.mean(x)):.6g} on all {n} points up to round-off (std "
+                         f"{float(np.std(x)):.3g} ≤ {SPREAD_RTOL:.2g}·max|φ|): a teacher of constant "
+                         "confidence (e.g. at initialisation) defines no slope.")
     slope, intercept = ols_line(x, y)  # exact slope 1, intercept 0 when y == x
-    if np.isnan(slope):
-        raise ValueError("p_teacher must give the teacher's confidence φ at least two distinct values, got "
-                         "an identical φ on every point (after clipping), so the slope is undefined.")
 
     if isinstance(split, str):
         if split != "median":
