@@ -97,7 +97,7 @@ def test_sweep_claims_give_the_table_marks():
 
 
 def test_sweep_quick_grid_writes_tables(run_dir, tmp_path):
-    assert sweep.main(["--out", str(tmp_path), "--run-dir", str(run_dir), "--grid", "quick"]) == 0
+    assert sweep.main(["--out", str(tmp_path), "--runs", str(run_dir), "--grid", "quick"]) == 0
     rows = json.loads((tmp_path / "sweep.json").read_text())
     assert rows[0]["name"] == "quick" and 0 <= rows[0]["student_test_accuracy"] <= 1
     assert "| quick |" in (tmp_path / "sweep.md").read_text()
