@@ -141,22 +141,25 @@ class Estimate:
         return (self.value, self.value) if self.low is None else (self.low, self.high)
 
     @classmethod
+    def _summary(cls, values, reduce) -> Estimate:
+        """``reduce`` (np.min, np.max, np.mean) of ``values`` as a point estimate; NaN for an empty group."""
+        values = as_array(values, "values", finite=False).ravel()
+        return cls(float(reduce(values)) if values.size else math.nan)
+
+    @classmethod
     def minimum(cls, values) -> Estimate:
         """The smallest of ``values`` (e.g. "every deficit > 0" as "minimum > 0"); NaN for an empty group."""
-        values = as_array(values, "values", finite=False).ravel()
-        return cls(float(np.min(values)) if values.size else math.nan)
+        return cls._summary(values, np.min)
 
     @classmethod
     def maximum(cls, values) -> Estimate:
         """The largest of ``values`` (e.g. "every gap < 0" as "maximum < 0"); NaN for an empty group."""
-        values = as_array(values, "values", finite=False).ravel()
-        return cls(float(np.max(values)) if values.size else math.nan)
+        return cls._summary(values, np.max)
 
     @classmethod
     def mean(cls, values) -> Estimate:
         """The mean of ``values``; NaN for an empty group."""
-        values = as_array(values, "values", finite=False).ravel()
-        return cls(float(np.mean(values)) if values.size else math.nan)
+        return cls._summary(values, np.mean)
 
     @classmethod
     def share(cls, mask) -> Estimate:
