@@ -1,0 +1,481 @@
+"""Train and test predictions of the filters from products with K only: no eigendecomposition (docs/maths.md §9).
+
+The closed forms of docs/maths.md §3,
+
+    F_train = F₀ + g(K) (Y − F₀),      F_test = F_test,0 + K_*ᵀ (g/λ)(K) (Y − F₀),
+
+need only the actions of g(K) and (g/λ)(K) on the n × C block R = Y − F₀, and each filter of a trained model
+has a route that applies them with products K·V (V an n × w block):
+
+================  ============================================================  ============================
+filter             route                                                         products with K
+================  ============================================================  ============================
+``gd(η, t)``       the recurrence F ← F + ηK(R − F), A ← A + η(R − F); F = g(K)R,   max(t) (the whole trajectory
+                   A = (g/λ)(K)R                                                  in one pass)
+``flow(t)``        the action of exp(t·B) on [[R, 0], [0, I]], with B the          about ‖tK‖₁/θ + the norm
+                   (n + C)-dim block operator [[−K, R], [0, 0]] (scipy's            estimates (tens of narrow
+                   ``expm_multiply``): gives e^{−Kt}R and tφ₁(−Kt)R = (g/λ)(K)R    products per time)
+``ridge(c)``       conjugate gradients on (K + cI)A = R, every column and every    about √κ·log(1/tol),
+                   strength at once; F = K A (one more product)                   κ = (λ_max + c)/c
+``s * T``          the teacher's g_T(K) on R, then the student's route on that     the sum of the two
+``mix(ξ, T)``      (1 − ξ)R + ξ g_T(K)R                                            the teacher's
+``late_switch``    the GD recurrence with the target R up to step s, g_T(K)R after  the teacher's + max(t)
+================  ============================================================  ============================
+
+Why the block operator gives φ₁: with B = [[−K, R], [0, 0]], w(t) = e^{tB}[0; I] solves w' = Bw, i.e.
+top' = −K top + R, top(0) = 0, so top(t) = ∫₀ᵗ e^{−Ks} R ds = tφ₁(−Kt)R = K⁻¹(I − e^{−Kt})R on the range of K
+and t R on its null space — exactly (g/λ)(K)R for g = 1 − e^{−λt}, with its limit at λ = 0, and no division
+by an eigenvalue. The same exponential applied to [R; 0] gives [e^{−Kt}R; 0]; both columns are carried in one
+call, and successive times chain (e^{t₂B} = e^{(t₂ − t₁)B} e^{t₁B}).
+
+Exact and bounded: every route is exact in exact arithmetic (no truncation of the spectrum). GD is the
+recurrence itself (exact up to rounding); flow is exact to scipy's double-precision tolerance (2⁻⁵³ backward
+error); ridge to the conjugate-gradient tolerance ``tol``: with the true residual ρ = R − (K + cI)A checked
+at the end, ‖F_train − exact‖ ≤ ‖ρ‖·λ_max/(λ_max + c) ≤ tol·‖R‖ per column, and
+‖F_test − exact‖ ≤ ‖K_*‖·‖ρ‖/c. Interpolation (c → 0, t → ∞) has no such route: use a top-k
+:class:`~theory.spectral.Spectrum` with :func:`complement_bound` for the eigenvalues it leaves out.
+
+Example:
+    >>> import numpy as np, theory as th
+    >>> from scipy.sparse.linalg import aslinearoperator
+    >>> x = np.random.default_rng(0).normal(size=(40, 5))
+    >>> kernel, cross = x @ x.T / 5, x @ x[:7].T / 5
+    >>> y = x[:, 0]
+    >>> fast = th.krylov.predict(aslinearoperator(kernel), y, th.flow(time=[0.5, 2.0]), k_train_test=cross)
+    >>> dense = th.predict(th.Spectrum.from_kernel(kernel), y, th.flow(time=[0.5, 2.0]), k_train_test=cross)
+    >>> bool(np.allclose(fast.train, dense.train)), bool(np.allclose(fast.test, dense.test))
+    (True, True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse.linalg as sla
+
+from ._checks import as_array, as_kernel, as_matrix, check_integer, check_nonnegative, check_positive
+from .filters import Filter, GradientDescent, GradientFlow, Interpolate, LateSwitch, Mix, Product, Ridge
+from .predict import Prediction, check_prediction_fits
+
+__all__ = ["predict", "complement_bound", "ComplementBound"]
+
+
+# ----------------------------------------------------------------------------------------------- operators
+class _Kernel:
+    """The training kernel as products ``K @ V`` (V an (n, w) block), its trace when it is known."""
+
+    def __init__(self, operator):
+        if hasattr(operator, "matmat") and hasattr(operator, "shape"):
+            n = int(operator.shape[0])
+            if tuple(operator.shape) != (n, n):
+                raise ValueError(f"operator must be square (n, n), got shape {tuple(operator.shape)}.")
+            self.product, self.trace = operator.matmat, None
+        else:
+            dense = as_kernel(operator, "operator")
+            n = dense.shape[0]
+            self.product, self.trace = dense.__matmul__, float(np.trace(dense))
+        if n == 0:
+            raise ValueError("operator must act on at least one training point, got shape (0, 0).")
+        self.n = n
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        result = np.asarray(self.product(block), dtype=np.float64)
+        return result.reshape(block.shape)
+
+
+def _cross_product(k_train_test, n: int):
+    """``H ↦ K_*ᵀ H`` for the train–test kernel (an (n, m) array, or an operator with ``rmatmat``); and m."""
+    if hasattr(k_train_test, "rmatmat") and hasattr(k_train_test, "shape"):
+        if int(k_train_test.shape[0]) != n or len(k_train_test.shape) != 2:
+            raise ValueError(f"k_train_test must have shape (n, m) with n = {n}, got {tuple(k_train_test.shape)}.")
+        return (lambda h: np.asarray(k_train_test.rmatmat(h), dtype=np.float64)), int(k_train_test.shape[1])
+    cross = as_matrix(k_train_test, "k_train_test", shape=(n, None), what=f"n = {n} training points")
+    return cross.T.__matmul__, cross.shape[1]
+
+
+# ----------------------------------------------------------------------------------------------- routes
+def _gather(params: np.ndarray, inputs: np.ndarray, route, kernel, test: bool):
+    """Apply one base filter whose parameter array ``params`` (S_f) broadcasts against ``inputs`` (S_x + (n, C)).
+
+    Every distinct input is stacked as columns and ``route(values, block) -> (G, H)`` runs once for the sorted
+    distinct parameter values (G, H: ``(len(values), n, w)``); the pairs the broadcast asks for are picked out.
+    """
+    n, columns = inputs.shape[-2:]
+    batch = np.broadcast_shapes(params.shape, inputs.shape[:-2])
+    wanted = np.broadcast_to(params, batch).ravel()
+    which = np.broadcast_to(np.arange(int(np.prod(inputs.shape[:-2], dtype=int))).reshape(inputs.shape[:-2]),
+                            batch).ravel()
+    used, position = np.unique(which, return_inverse=True)
+    flat = inputs.reshape(-1, n, columns)[used]
+    block = np.ascontiguousarray(np.moveaxis(flat, 0, 1).reshape(n, used.size * columns))
+    values, slot = np.unique(wanted, return_inverse=True)
+    train, coefficients = route(values, block, kernel, test)
+
+    def pick(stack):  # the route may return fewer columns per input than it was given (the late switch)
+        stack = stack.reshape(values.size, n, used.size, -1)
+        return stack[slot, :, position, :].reshape(batch + (n, stack.shape[-1]))
+
+    return pick(train), (pick(coefficients) if test else None)
+
+
+def _gd_route(learning_rate: float, switch: int | None = None):
+    """GD from F = 0 on the targets ``block``; with a switch step s, ``block = (labels, later)``: GD on the
+    labels for s steps, then on ``later`` (the late switch, docs/maths.md §3)."""
+
+    def route(values, block, kernel, test):
+        block, later = block if switch is not None else (block, None)
+        steps = values.astype(np.int64)
+        train = np.empty((steps.size,) + block.shape)
+        coefficients = np.empty_like(train) if test else None
+        outputs, accumulated, target = np.zeros_like(block), np.zeros_like(block), block
+        record = 0
+        for step in range(int(steps[-1]) + 1):
+            while record < steps.size and steps[record] == step:
+                train[record] = outputs
+                if test:
+                    coefficients[record] = accumulated
+                record += 1
+            if step == steps[-1]:
+                break
+            if switch is not None and step == switch:
+                target = later
+            residual = learning_rate * (target - outputs)
+            accumulated += residual
+            outputs += kernel(residual)
+        return train, coefficients
+
+    return route
+
+
+def _flow_route(values, block, kernel, test):
+    """e^{−Kt}·block and tφ₁(−Kt)·block for sorted times, chained through the (n + w)-dim block operator."""
+    n, width = block.shape
+    train = np.empty((values.size, n, width))
+    coefficients = np.empty_like(train)
+    state = np.zeros((n + width, 2 * width))
+    state[:n, :width] = block
+    state[n:, width:] = np.eye(width)
+    previous = 0.0
+    for index, time in enumerate(values):
+        step = float(time) - previous
+        if step > 0.0:
+            def forward(v, step=step):
+                return step * np.concatenate([block @ v[n:] - kernel(np.ascontiguousarray(v[:n])),
+                                              np.zeros((width, v.shape[1]))])
+
+            def adjoint(v, step=step):
+                top = np.ascontiguousarray(v[:n])
+                return step * np.concatenate([-kernel(top), block.T @ top])
+
+            augmented = sla.LinearOperator((n + width, n + width), matvec=lambda v: forward(v[:, None])[:, 0],
+                                           rmatvec=lambda v: adjoint(v[:, None])[:, 0], matmat=forward,
+                                           rmatmat=adjoint, dtype=np.float64)
+            trace = 0.0 if kernel.trace is None else -step * kernel.trace
+            state = sla.expm_multiply(augmented, state, traceA=trace)
+        previous = float(time)
+        train[index] = block - state[:n, :width]
+        coefficients[index] = state[:n, width:]
+    return train, coefficients
+
+
+def _ridge_solve(kernel, rhs: np.ndarray, shifts: np.ndarray, tol: float, maxiter: int):
+    """(K + diag-shift) A = rhs column by column (each column its own shift c_j), by conjugate gradients.
+
+    All unconverged columns share one product per iteration. After convergence of the recursive residual the
+    true residual is recomputed with the product F = K A that the prediction needs anyway, and the solve is
+    refined on it until the true residual meets ``tol·‖rhs‖`` per column.
+
+    Returns A, K A, and the true residual norms per column.
+    """
+    goal = tol * np.linalg.norm(rhs, axis=0)
+    solution = np.zeros_like(rhs)
+    residual = rhs.copy()
+    product = np.zeros_like(rhs)
+    for _ in range(4):  # refinement rounds on the true residual
+        correction = np.zeros_like(rhs)
+        r = residual.copy()
+        p = r.copy()
+        rr = np.sum(r * r, axis=0)
+        active = np.sqrt(rr) > goal
+        for _ in range(maxiter):
+            if not active.any():
+                break
+            columns = np.flatnonzero(active)
+            q = kernel(np.ascontiguousarray(p[:, columns])) + shifts[columns] * p[:, columns]
+            alpha = rr[columns] / np.sum(p[:, columns] * q, axis=0)
+            correction[:, columns] += alpha * p[:, columns]
+            r[:, columns] -= alpha * q
+            new = np.sum(r[:, columns] ** 2, axis=0)
+            p[:, columns] = r[:, columns] + (new / rr[columns]) * p[:, columns]
+            rr[columns] = new
+            active[columns] = np.sqrt(new) > goal[columns]
+        solution += correction
+        product = kernel(solution)
+        residual = rhs - product - shifts * solution
+        norms = np.linalg.norm(residual, axis=0)
+        if np.all(norms <= goal):
+            break
+    return solution, product, norms
+
+
+def _ridge(strengths: np.ndarray, inputs: np.ndarray, kernel, tol: float, maxiter: int):
+    """Ridge on every (strength, input) pair of the broadcast: one batched CG solve."""
+    n, columns = inputs.shape[-2:]
+    batch = np.broadcast_shapes(strengths.shape, inputs.shape[:-2])
+    pairs = np.broadcast_to(inputs, batch + (n, columns)).reshape(-1, n, columns)
+    rhs = np.ascontiguousarray(np.moveaxis(pairs, 0, 1).reshape(n, -1))
+    shifts = np.repeat(np.broadcast_to(strengths, batch).ravel(), columns)
+    solution, product, norms = _ridge_solve(kernel, rhs, shifts, tol, maxiter)
+    goal = tol * np.linalg.norm(rhs, axis=0)
+    if np.any(norms > goal):
+        worst = int(np.argmax(norms / np.maximum(goal, np.finfo(float).tiny)))
+        raise ValueError(f"tol = {tol:g} was not reached by conjugate gradients on (K + cI) within maxiter = "
+                         f"{maxiter} iterations (strength c = {shifts[worst]:.4g}: residual {norms[worst]:.3g}, "
+                         f"needed {goal[worst]:.3g}); raise maxiter or tol, or use a larger strength.")
+
+    def unstack(block):
+        return np.moveaxis(block.reshape(n, -1, columns), 0, 1).reshape(batch + (n, columns))
+
+    return unstack(product), unstack(solution)
+
+
+def _apply(filter: Filter, inputs: np.ndarray, kernel, test: bool, tol: float, maxiter: int):
+    """``(g(K) inputs, (g/λ)(K) inputs or None)`` with the batch shapes broadcast (docs/maths.md §3)."""
+    if isinstance(filter, GradientDescent):
+        return _gather(filter.steps, inputs, _gd_route(filter.learning_rate), kernel, test)
+    if isinstance(filter, GradientFlow):
+        return _gather(filter.time, inputs, _flow_route, kernel, test)
+    if isinstance(filter, Ridge):
+        train, coefficients = _ridge(filter.strength, inputs, kernel, tol, maxiter)
+        return train, (coefficients if test else None)
+    if isinstance(filter, Product):
+        trained = next((i for i, f in enumerate(filter.filters) if f.trains), None)
+        order = [f for i, f in enumerate(filter.filters) if i != trained]
+        for factor in order:
+            inputs, _ = _apply(factor, inputs, kernel, False, tol, maxiter)
+        if trained is None:
+            return inputs, None
+        return _apply(filter.filters[trained], inputs, kernel, test, tol, maxiter)
+    if isinstance(filter, Mix):
+        teacher, _ = _apply(filter.teacher, inputs, kernel, False, tol, maxiter)
+        return (1.0 - filter.teacher_weight) * inputs + filter.teacher_weight * teacher, None
+    if isinstance(filter, LateSwitch):
+        teacher, _ = _apply(filter.teacher, inputs, kernel, False, tol, maxiter)
+        labels, teacher = np.broadcast_arrays(inputs, teacher)
+        columns = inputs.shape[-1]
+        gd = _gd_route(filter.learning_rate, filter.switch_step)
+
+        def route(values, block, kernel, test):  # block: [labels | teacher] per input, side by side
+            shaped = block.reshape(block.shape[0], -1, 2, columns)
+            return gd(values, (shaped[:, :, 0].reshape(block.shape[0], -1),
+                               shaped[:, :, 1].reshape(block.shape[0], -1)), kernel, test)
+
+        return _gather(filter.steps, np.concatenate([labels, teacher], axis=-1), route, kernel, test)
+    if isinstance(filter, Interpolate):
+        raise ValueError("interpolate() has no Krylov route (it is the limit c → 0 of ridge, or t → ∞ of flow, "
+                         "and needs the null space of K); use th.ridge with a small strength here, or a top-k "
+                         "Spectrum with theory.krylov.complement_bound for the part of the spectrum it leaves out.")
+    raise ValueError(f"filter {filter!r} has no Krylov route; use theory.predict with a Spectrum (dense or top-k "
+                     "with theory.krylov.complement_bound).")
+
+
+# ----------------------------------------------------------------------------------------------- public
+def predict(operator, y, filter: Filter, *, k_train_test=None, f_train_0=None, f_test_0=None,
+            tol: float = 1e-12, maxiter: int | None = None) -> Prediction:
+    """Train (and test) outputs of ``filter`` from products with K only (the module's routes; docs/maths.md §9).
+
+    The same outputs as :func:`theory.predict` with a Spectrum of K (to rounding for GD, to 2⁻⁵³ backward
+    error for flow, to ``tol`` for ridge: see the module docstring for the bounds and the number of products),
+    without an eigendecomposition.
+
+    Args:
+        operator: the training kernel K: an object with ``.shape == (n, n)`` and ``.matmat(V)`` (a scipy
+            ``LinearOperator``), or a dense symmetric ``(n, n)`` array. K must be symmetric PSD (not checked for
+            an operator).
+        y: ``(n,)`` or ``(n, C)`` targets; a leading batch shape ``(..., n, C)`` broadcasts against the filter's.
+        filter: ``gd``, ``flow``, ``ridge``, products of them (distillation), ``mix`` inside a product,
+            ``late_switch``. ``interpolate`` has none (a ValueError names the alternatives).
+        k_train_test: optional K_* ``(n, m)``: an array, or an operator with ``.shape`` and ``.rmatmat(H)``.
+        f_train_0: optional initial training outputs (y's shape); f_test_0: initial test outputs ``(m[, C])``.
+        tol: relative residual per column for the conjugate-gradient solves of ridge.
+        maxiter: conjugate-gradient iterations per refinement round (default 10·n).
+
+    Returns:
+        :class:`~theory.predict.Prediction`: ``.train`` ``S + (n[, C])``, ``.test`` ``S + (m[, C])`` or None.
+
+    Raises:
+        ValueError: mismatched shapes, a filter without a Krylov route, ridge not converged to ``tol``.
+        TypeError: test outputs of a target transform (``mix`` alone), as :func:`theory.predict`.
+    """
+    if not isinstance(filter, Filter):
+        raise TypeError(f"filter must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
+    kernel = _Kernel(operator)
+    n = kernel.n
+    tol = check_positive(tol, "tol")
+    maxiter = 10 * n if maxiter is None else check_integer(maxiter, "maxiter", minimum=1)
+    targets = as_array(y, "y")
+    vector = targets.ndim == 1
+    targets = targets[:, None] if vector else targets
+    if targets.ndim < 2 or targets.shape[-2] != n:
+        raise ValueError(f"y must have shape (n,) or (n, C) with n = {n}, got shape {np.shape(y)}.")
+    columns = targets.shape[-1]
+
+    def rows(value, count, name):
+        value = as_array(value, name)
+        value = value[..., None] if vector else value
+        if value.shape[-2:] != (count, columns):
+            raise ValueError(f"{name} must have shape ({count},{'' if vector else f' {columns}'}) (…, matching y), "
+                             f"got {np.shape(value)[: -1] if vector else np.shape(value)}.")
+        return value
+
+    start = np.zeros((n, columns)) if f_train_0 is None else rows(f_train_0, n, "f_train_0")
+    cross = None
+    if k_train_test is not None:
+        cross, m = _cross_product(k_train_test, n)
+        test_start = np.zeros((m, columns)) if f_test_0 is None else rows(f_test_0, m, "f_test_0")
+    elif f_test_0 is not None:
+        raise ValueError("f_test_0 was given without k_train_test; pass the (n, m) train-test kernel too.")
+    test = cross is not None
+    if test and not filter.trains:
+        filter.over_eigenvalue(np.zeros(1))  # raises the same TypeError as theory.predict
+    check_prediction_fits(filter, np.broadcast_shapes(targets.shape, start.shape), m if test else 0)
+    delta, coefficients = _apply(filter, targets - start, kernel, test, tol, maxiter)
+    train = start + delta
+    outputs = None
+    if test:
+        batch = coefficients.shape[:-2]
+        flat = np.moveaxis(coefficients.reshape((-1, n, columns)), 0, 1).reshape(n, -1)
+        image = cross(np.ascontiguousarray(flat)).reshape(m, -1, columns)
+        outputs = test_start + np.moveaxis(image, 1, 0).reshape(batch + (m, columns))
+    if vector:
+        train = train[..., 0]
+        outputs = None if outputs is None else outputs[..., 0]
+    return Prediction(train=train, test=outputs, filter=filter)
+
+
+# ----------------------------------------------------------------------------------------------- top-k
+@dataclass(frozen=True)
+class ComplementBound:
+    """A bound on the factor a filter applies to the eigendirections a top-k spectrum leaves out.
+
+    Attributes:
+        value: ``S`` (the filter's batch shape): ``sup |g(λ)|`` over λ ∈ [0, λ_{k+1}] is at most ``value`` (or
+            ``sup |g(λ)/λ|`` for test outputs); NaN where no bound is given.
+        reason: what the bound rests on, or why there is none.
+    """
+
+    value: np.ndarray
+    reason: str
+
+
+def _times(first, second):
+    """The interval product [a, b]·[c, d] (each bound an array)."""
+    ends = [first[0] * second[0], first[0] * second[1], first[1] * second[0], first[1] * second[1]]
+    return np.minimum.reduce(np.broadcast_arrays(*ends)), np.maximum.reduce(np.broadcast_arrays(*ends))
+
+
+def _interval(filter: Filter, top: float, test: bool, notes: list):
+    """(low, high) with low ≤ g ≤ high (g/λ when ``test``) on [0, top], arrays of the batch shape; NaN: none."""
+    point, zero = np.array([top]), np.zeros(1)
+    if isinstance(filter, (GradientFlow, Ridge)):
+        if test:  # g concave with g(0) = 0, so g/λ is non-increasing: its sup is the limit at λ = 0
+            notes.append(f"{filter!r}: g/λ is non-increasing, its sup is the λ → 0 limit (does not shrink with k)")
+            return filter.over_eigenvalue(point)[..., 0], filter.over_eigenvalue(zero)[..., 0]
+        notes.append(f"{filter!r}: g is non-negative and non-decreasing, the sup g(λ_(k+1)) is attained")
+        return np.zeros(filter.batch_shape), filter(point)[..., 0]
+    if isinstance(filter, GradientDescent):
+        scaled, steps = filter.learning_rate * top, filter.steps
+        if scaled >= 2.0:
+            raise ValueError(f"learning_rate * lambda_next must be < 2 (stable gradient descent), got {scaled:.4g}.")
+        if test:  # g/λ = η(1 + x + … + x^{t−1}) with x = 1 − ηλ ∈ (−1, 1]: in [0, ηt]
+            notes.append(f"{filter!r}: 0 ≤ g/λ ≤ ηt, the λ → 0 limit (does not shrink with k)")
+            return np.zeros(steps.shape), filter.learning_rate * steps
+        if scaled <= 1.0:
+            notes.append(f"{filter!r}: g is non-negative and non-decreasing, the sup g(λ_(k+1)) is attained")
+            return np.zeros(steps.shape), filter(point)[..., 0]
+        notes.append(f"{filter!r}: η·λ_(k+1) = {scaled:.4g} > 1, so (1 − ηλ)^t changes sign on the complement and g "
+                     "is not monotone: its sup is 1 (even t) or 1 + (η·λ_(k+1) − 1)^t (odd t), not g(λ_(k+1))")
+        odd = np.mod(steps, 2) == 1
+        return np.zeros(steps.shape), np.where(steps == 0, 0.0, np.where(odd, 1.0 + (scaled - 1.0) ** steps, 1.0))
+    if isinstance(filter, Interpolate):
+        if test:
+            notes.append("interpolate(): g/λ = 1/λ above the null threshold, unbounded as the threshold → 0")
+            return np.array(np.nan), np.array(np.nan)
+        notes.append("interpolate(): g is 0 or 1")
+        return np.zeros(()), np.ones(())
+    if isinstance(filter, Mix):
+        if test:
+            filter.over_eigenvalue(zero)  # a target transform has no test outputs: raises TypeError
+        xi = filter.teacher_weight
+        low, high = _interval(filter.teacher, top, False, notes)
+        ends = (1.0 - xi + xi * low, 1.0 - xi + xi * high)  # affine in g_T: the ends are attained
+        if not 0.0 <= xi <= 1.0:
+            notes.append(f"mix with teacher_weight = {xi:g} outside [0, 1]: the factor at λ = 0 is 1 − ξ, so the "
+                         f"bound never falls below |1 − ξ| = {abs(1.0 - xi):g} whatever k")
+        return np.minimum(*ends), np.maximum(*ends)
+    if isinstance(filter, Product):
+        trained = next((i for i, f in enumerate(filter.filters) if f.trains), None) if test else None
+        if test and trained is None:
+            filter.over_eigenvalue(zero)  # raises TypeError
+        low, high = np.ones(()), np.ones(())
+        for index, factor in enumerate(filter.filters):
+            low, high = _times((low, high), _interval(factor, top, test and index == trained, notes))
+        if len(filter.filters) > 1:
+            notes.append("a product: the product of its factors' intervals (not attained in general)")
+        return low, high
+    if isinstance(filter, LateSwitch):
+        scaled = filter.learning_rate * top
+        before = GradientDescent(filter.learning_rate, np.minimum(filter.steps, filter.switch_step))
+        low_s, high_s = _interval(before, top, test, notes)
+        if scaled > 1.0:
+            notes.append(f"late_switch with η·λ_(k+1) = {scaled:.4g} > 1: its weight q = (1 − ηλ)^(t−s) changes sign, "
+                         "no bound is given")
+            return np.full(filter.batch_shape, np.nan), np.full(filter.batch_shape, np.nan)
+        low_t, high_t = _interval(filter.teacher, top, test, notes)
+        notes.append("late_switch: g = (1 − q)g_T + q g_s with q ∈ [0, 1], within the hull of the two intervals")
+        early = filter.steps <= filter.switch_step
+        return (np.where(early, low_s, np.minimum(low_s, low_t)), np.where(early, high_s, np.maximum(high_s, high_t)))
+    raise ValueError(f"complement_bound has no rule for {filter!r}.")
+
+
+def complement_bound(filter: Filter, lambda_next: float, *, test: bool = False) -> ComplementBound:
+    """Bound the factor ``filter`` applies on the eigendirections a top-k spectrum leaves out (docs/maths.md §9).
+
+    On the complement of the top-k eigenvectors every eigenvalue lies in [0, λ_(k+1)], so with exact pairs
+
+        ‖P_c (F_train − F₀)‖ = ‖g(K) P_c (Y − F₀)‖ ≤ sup_{[0, λ_(k+1)]} |g| · ‖P_c (Y − F₀)‖,
+        ‖K_*ᵀ P_c (g/λ)(K) (Y − F₀)‖ ≤ ‖P_c K_*‖ · sup_{[0, λ_(k+1)]} |g/λ| · ‖P_c (Y − F₀)‖
+
+    (P_c the projector on the complement; with approximate pairs add their residual terms). This returns the
+    sup: g(λ_(k+1)), attained, for filters non-negative and non-decreasing on [0, λ_(k+1)] (flow, ridge, GD with
+    η·λ_(k+1) ≤ 1, their products, mixes with 0 ≤ ξ ≤ 1); for the others the exact sup or a stated bound: GD
+    with 1 < η·λ_(k+1) < 2 (1 or 1 + (η·λ_(k+1) − 1)^t), mixes with ξ outside [0, 1] (never below |1 − ξ|), the
+    late switch (the larger of its two parts; NaN with η·λ_(k+1) > 1). Test outputs (``test=True``) involve g/λ,
+    whose sup is its limit at λ = 0 (ηt for GD, t for flow, 1/c for ridge): it does not shrink with k.
+
+    Example:
+        >>> import theory as th
+        >>> round(float(th.krylov.complement_bound(th.flow(time=2.0), 0.01).value), 8)  # 1 − e^{−0.02}
+        0.01980133
+        >>> float(th.krylov.complement_bound(th.flow(time=2.0), 0.01, test=True).value)
+        2.0
+
+    Args:
+        filter: any filter of theory.filters; its batch shape S is the value's shape.
+        lambda_next: λ_(k+1) ≥ 0, the largest eigenvalue not in the top-k (or an upper bound on it).
+        test: bound g/λ (test outputs) instead of g (training outputs).
+
+    Returns:
+        :class:`ComplementBound` (``value`` of shape S, NaN where none is given, and the ``reason``).
+
+    Raises:
+        TypeError: ``test=True`` for a target transform (mix alone), which has no test outputs.
+        ValueError: GD with η·λ_(k+1) ≥ 2 (unstable), a negative ``lambda_next``.
+    """
+    if not isinstance(filter, Filter):
+        raise TypeError(f"filter must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
+    top = check_nonnegative(lambda_next, "lambda_next")
+    notes: list = []
+    low, high = _interval(filter, top, bool(test), notes)
+    value = np.broadcast_to(np.maximum(np.abs(low), np.abs(high)), filter.batch_shape).copy()
+    return ComplementBound(value=value, reason="; ".join(dict.fromkeys(notes)))
