@@ -237,3 +237,9 @@ def test_complement_bound_cases():
         th.krylov.complement_bound(th.gd(2.5, 3), 1.0)
     with pytest.raises(ValueError, match="lambda_next"):
         th.krylov.complement_bound(th.flow(1.0), -1.0)
+
+
+def test_diverging_gd_is_refused():
+    kernel, cross, y, f0, f0_test = problem(7, 20, 3, 0)  # λ_max = 1: η = 2.5 diverges
+    with pytest.raises(ValueError, match="learning_rate"):
+        th.krylov.predict(kernel, y, th.gd(2.5, 2000))
