@@ -136,30 +136,27 @@ def _flow_route(values, block, kernel, test):
     return train, coefficients
 
 
-def _ridge_solve(kernel, rhs: np.ndarray, shifts: np.ndarray, tol: float, maxiter: int):
-    """(K + diag-shift) A = rhs column by column (each column its own shift c_j), by conjugate gradients.
+def _ridge_solve(kernel, rhs: np.ndarray, shifts: np.ndarray, goal: np.ndarray, maxiter: int):
+    """(K + c_j I) a_j = rhs_j for every column j by conjugate gradients, all unconverged columns sharing one
+    product per iteration.
 
-    All unconverged columns share one product per iteration. After convergence of the recursive residual the
-    true residual is recomputed with the product F = K A that the prediction needs anyway, and the solve is
-    refined on it until the true residual meets ``tol·‖rhs‖`` per column.
-
-    Returns A, K A, and the true residual norms per column.
+    When the recursive residuals meet ``goal`` the true residual is recomputed with the product K A that the
+    prediction needs anyway, and CG restarts on it (iterative refinement) until the true residual meets
+    ``goal`` per column, stops decreasing (rounding: about eps·(λ_max + c)‖A‖), or ``maxiter`` iterations
+    of a round pass. Returns A, K A, the true residual norms per column and the number of products.
     """
-    goal = tol * np.linalg.norm(rhs, axis=0)
-    solution = np.zeros_like(rhs)
-    residual = rhs.copy()
-    product = np.zeros_like(rhs)
-    for _ in range(4):  # refinement rounds on the true residual
-        correction = np.zeros_like(rhs)
-        r = residual.copy()
-        p = r.copy()
-        rr = np.sum(r * r, axis=0)
+    solution, residual, products = np.zeros_like(rhs), rhs.copy(), 0
+    norms = np.linalg.norm(rhs, axis=0)
+    for _ in range(8):  # refinement rounds on the true residual
+        correction, r = np.zeros_like(rhs), residual.copy()
+        p, rr = r.copy(), np.sum(r * r, axis=0)
         active = np.sqrt(rr) > goal
         for _ in range(maxiter):
             if not active.any():
                 break
             columns = np.flatnonzero(active)
             q = kernel(np.ascontiguousarray(p[:, columns])) + shifts[columns] * p[:, columns]
+            products += 1
             alpha = rr[columns] / np.sum(p[:, columns] * q, axis=0)
             correction[:, columns] += alpha * p[:, columns]
             r[:, columns] -= alpha * q
@@ -169,11 +166,13 @@ def _ridge_solve(kernel, rhs: np.ndarray, shifts: np.ndarray, tol: float, maxite
             active[columns] = np.sqrt(new) > goal[columns]
         solution += correction
         product = kernel(solution)
+        products += 1
         residual = rhs - product - shifts * solution
-        norms = np.linalg.norm(residual, axis=0)
-        if np.all(norms <= goal):
-            break
-    return solution, product, norms
+        previous, norms = norms, np.linalg.norm(residual, axis=0)
+        failing = norms > goal
+        if not failing.any() or active.any() or np.all(norms[failing] > 0.5 * previous[failing]):
+            break  # converged, out of iterations, or stalled at the rounding floor
+    return solution, product, norms, products
 
 
 def _ridge(strengths: np.ndarray, inputs: np.ndarray, kernel, tol: float, maxiter: int):
@@ -183,13 +182,15 @@ def _ridge(strengths: np.ndarray, inputs: np.ndarray, kernel, tol: float, maxite
     pairs = np.broadcast_to(inputs, batch + (n, columns)).reshape(-1, n, columns)
     rhs = np.ascontiguousarray(np.moveaxis(pairs, 0, 1).reshape(n, -1))
     shifts = np.repeat(np.broadcast_to(strengths, batch).ravel(), columns)
-    solution, product, norms = _ridge_solve(kernel, rhs, shifts, tol, maxiter)
     goal = tol * np.linalg.norm(rhs, axis=0)
+    solution, product, norms, products = _ridge_solve(kernel, rhs, shifts, goal, maxiter)
     if np.any(norms > goal):
         worst = int(np.argmax(norms / np.maximum(goal, np.finfo(float).tiny)))
-        raise ValueError(f"tol = {tol:g} was not reached by conjugate gradients on (K + cI) within maxiter = "
-                         f"{maxiter} iterations (strength c = {shifts[worst]:.4g}: residual {norms[worst]:.3g}, "
-                         f"needed {goal[worst]:.3g}); raise maxiter or tol, or use a larger strength.")
+        relative = norms[worst] / max(np.linalg.norm(rhs[:, worst]), np.finfo(float).tiny)
+        raise ValueError(f"tol = {tol:g} was not reached by conjugate gradients on (K + cI) (strength c = "
+                         f"{shifts[worst]:.4g}: relative residual {relative:.3g} after {products} products, "
+                         f"maxiter = {maxiter} per round); rounding limits it to about eps·λ_max/c, so pass a larger "
+                         "tol or strength, or raise maxiter.")
 
     def unstack(block):
         return np.moveaxis(block.reshape(n, -1, columns), 0, 1).reshape(batch + (n, columns))
@@ -239,7 +240,7 @@ def _apply(filter: Filter, inputs: np.ndarray, kernel, test: bool, tol: float, m
 
 # ----------------------------------------------------------------------------------------------- public
 def predict(operator, y, filter: Filter, *, k_train_test=None, f_train_0=None, f_test_0=None,
-            tol: float = 1e-12, maxiter: int | None = None) -> Prediction:
+            tol: float = 1e-10, maxiter: int | None = None) -> Prediction:
     """Train (and test) outputs of ``filter`` from products with K only (the module's routes; docs/maths.md §9).
 
     The same outputs as :func:`theory.predict` with a Spectrum of K (to rounding for GD, to 2⁻⁵³ backward
