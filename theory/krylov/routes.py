@@ -106,33 +106,49 @@ def _gd_route(learning_rate: float, switch: int | None = None):
 
 
 def _flow_route(values, block, kernel, test):
-    """e^{−Kt}·block and tφ₁(−Kt)·block for sorted times, chained through the (n + w)-dim block operator."""
+    """e^{−Kt}·block and tφ₁(−Kt)·block for sorted times, chained (e^{t₂B} = e^{(t₂ − t₁)B} e^{t₁B}).
+
+    Without test outputs the state is block itself under −K. With them it is [[block, 0], [0, D]] under the
+    (n + w)-dim B = [[−K, block·D⁻¹], [0, 0]], D = diag(‖block_j‖₁): the top right of e^{tB} applied to it is
+    tφ₁(−Kt)·block·D⁻¹·D. The scaling keeps ‖block·D⁻¹‖₁ = 1, so that the columns of block (‖·‖₁ ~ n) do not
+    inflate the 1-norm that sets the number of products in ``expm_multiply``.
+    """
     n, width = block.shape
     train = np.empty((values.size, n, width))
-    coefficients = np.empty_like(train)
-    state = np.zeros((n + width, 2 * width))
+    coefficients = np.empty_like(train) if test else None
+    scale = np.linalg.norm(block, ord=1, axis=0)
+    scale = np.where(scale > 0.0, scale, 1.0)
+    scaled = block / scale
+    size = n + width if test else n
+    state = np.zeros((size, 2 * width if test else width))
     state[:n, :width] = block
-    state[n:, width:] = np.eye(width)
+    if test:
+        state[n:, width:] = np.diag(scale)
     previous = 0.0
     for index, time in enumerate(values):
         step = float(time) - previous
         if step > 0.0:
             def forward(v, step=step):
-                return step * np.concatenate([block @ v[n:] - kernel(np.ascontiguousarray(v[:n])),
-                                              np.zeros((width, v.shape[1]))])
+                top = -kernel(np.ascontiguousarray(v[:n]))
+                if not test:
+                    return step * top
+                return step * np.concatenate([top + scaled @ v[n:], np.zeros((width, v.shape[1]))])
 
             def adjoint(v, step=step):
                 top = np.ascontiguousarray(v[:n])
-                return step * np.concatenate([-kernel(top), block.T @ top])
+                if not test:
+                    return -step * kernel(top)
+                return step * np.concatenate([-kernel(top), scaled.T @ top])
 
-            augmented = sla.LinearOperator((n + width, n + width), matvec=lambda v: forward(v[:, None])[:, 0],
+            augmented = sla.LinearOperator((size, size), matvec=lambda v: forward(v[:, None])[:, 0],
                                            rmatvec=lambda v: adjoint(v[:, None])[:, 0], matmat=forward,
                                            rmatmat=adjoint, dtype=np.float64)
             trace = 0.0 if kernel.trace is None else -step * kernel.trace
             state = sla.expm_multiply(augmented, state, traceA=trace)
         previous = float(time)
         train[index] = block - state[:n, :width]
-        coefficients[index] = state[:n, width:]
+        if test:
+            coefficients[index] = state[:n, width:]
     return train, coefficients
 
 
