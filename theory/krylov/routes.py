@@ -140,8 +140,8 @@ def _flow_route(values, block, kernel, test):
                     return -step * kernel(top)
                 return step * np.concatenate([-kernel(top), scaled.T @ top])
 
-            augmented = sla.LinearOperator((size, size), matvec=lambda v: forward(v[:, None])[:, 0],
-                                           rmatvec=lambda v: adjoint(v[:, None])[:, 0], matmat=forward,
+            augmented = sla.LinearOperator((size, size), matvec=lambda v: forward(np.reshape(v, (-1, 1))).ravel(),
+                                           rmatvec=lambda v: adjoint(np.reshape(v, (-1, 1))).ravel(), matmat=forward,
                                            rmatmat=adjoint, dtype=np.float64)
             trace = 0.0 if kernel.trace is None else -step * kernel.trace
             state = sla.expm_multiply(augmented, state, traceA=trace)
