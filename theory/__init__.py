@@ -82,6 +82,7 @@ from . import denoise
 from . import dynamics
 from . import evidence
 from . import kernels
+from . import krylov
 from . import metrics
 from . import regimes
 
