@@ -241,7 +241,8 @@ def ntk_vector_product(
 
     ``matmat`` vectorises over the columns (``jax.vmap``, 64 at a time). Memory: the activations of one
     block of ``batch_size`` points plus one parameter-sized gradient per column in flight. Arithmetic in the
-    dtype of ``params``; float64 numpy in and out. Works for any ``apply_fn`` whose rows are independent.
+    dtype of ``params`` (the products run when called: keep ``jax.enable_x64`` on for a float64 network);
+    float64 numpy in and out. Works for any ``apply_fn`` whose rows are independent.
 
     Example: for f(x) = x W the traced kernel is x xᵀ:
 
