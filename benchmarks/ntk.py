@@ -1,17 +1,27 @@
-"""Benchmark: empirical NTK of a finite MLP vs the closed-form infinite-width ``relu_ntk``.
+"""Benchmark: the empirical NTK by structured per-layer products vs Jacobian contraction, NTK-vector products.
 
-Each measurement runs in its own subprocess so that its peak resident memory (``ru_maxrss``, which
-also sees XLA's buffers; on CPU ``device.memory_stats()`` returns None and tracemalloc sees only Python
-allocations) is its own. For every n: a baseline process (imports, data, network initialisation),
-one for ``empirical_ntk`` and one for ``relu_ntk`` on the same inputs. The empirical NTK is timed after
-a warm-up call on one block, so compilation is excluded (and reported separately).
+For each model and n, side by side in one run (each measurement in its own subprocess, so that its peak
+resident memory ``ru_maxrss`` -- which also sees XLA's buffers -- is its own; compilation is excluded by a
+warm-up call on one block of the real call's shape and reported separately):
 
-    python benchmarks/ntk.py                      # n = 1000 and 4000, width 512, depth 2, d = 40, C = 10
-    python benchmarks/ntk.py --sizes 500 1000 --batch-size 64
+* ``structured`` -- ``empirical_ntk(..., method="structured")``, traced (n, n) kernel (or the reason it does
+  not apply: convolutions fall back to the Jacobian path under ``method="auto"``);
+* ``jacobian`` -- ``empirical_ntk(..., method="jacobian")``, measured at n <= --jacobian-max and extrapolated
+  as n² from the largest measured n beyond (marked ``*``);
+* ``nvp`` -- one product v ↦ J Jᵀ v of ``ntk_vector_product`` on (n·C) vectors (full) and on n vectors
+  (traced: C vjp/jvp pairs), seconds per vector, averaged over --nvp-vectors vectors in one ``matmat``;
+* ``relu_ntk`` -- the closed-form infinite-width kernel (MLP only), float64 numpy.
 
-The empirical NTK costs about n² · C · P / 2 multiply-adds (P parameters) plus n²/(2 · batch_size²)
-block Jacobians, so time grows as n² while memory stays at two blocks of Jacobians; relu_ntk costs
-O(n² (d + depth)) in float64 numpy. On 2 shared CPU cores n = 1000 took ~110 s (n = 4000: ~30 min).
+    python benchmarks/ntk.py                                  # MLP 512 x 2 at n = 1000, CNN-1D/2D at n = 250
+    python benchmarks/ntk.py --models mlp --sizes 1000 10000 20000
+    python benchmarks/ntk.py --models cnn1d cnn2d --sizes 250 --jacobian-max 250
+
+Networks (float32, C = 10): ``mlp`` is ``ntk_mlp(depth=2, width=512)`` on d = 40 (MNIST-1D size);
+``cnn1d`` is the toolkit's CNN1D (32 channels x 3) on (40, 1) sequences; ``cnn2d`` its CNN2D (32, 64
+channels) on 8 x 8 x 1 images (inputs standard normal). The structured kernel costs per block pair
+b1 · b2 · Σ_l (fan_in_l + C · m_l) multiply-adds (width 512: ~11,000 per point pair, against C · P ~ 3·10⁶
+for the Jacobian contraction). On 2 shared cores (load 3.5-5.5), n = 1000: structured 0.2-0.7 s against
+~115 s for the Jacobian path (n² from n = 250 / 500, where it was measured: 7 s / 31 s): 170-600x.
 """
 from __future__ import annotations
 
@@ -24,47 +34,82 @@ import subprocess
 import sys
 import time
 
+SHAPES = {"mlp": (40,), "cnn1d": (40, 1), "cnn2d": (8, 8, 1)}
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000], help="numbers of points n")
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--depth", type=int, default=2, help="hidden layers")
-    parser.add_argument("--dim", type=int, default=40, help="input dimension d (MNIST-1D: 40)")
+    parser.add_argument("--models", nargs="+", choices=sorted(SHAPES), default=["mlp", "cnn1d", "cnn2d"])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="numbers of points n (default: 1000 for mlp, 250 for the CNNs)")
+    parser.add_argument("--jacobian-max", type=int, default=250, help="largest n at which the Jacobian path runs")
+    parser.add_argument("--nvp-vectors", type=int, default=8, help="vectors per NTK-vector product timing")
+    parser.add_argument("--width", type=int, default=512, help="MLP width")
+    parser.add_argument("--depth", type=int, default=2, help="MLP hidden layers")
     parser.add_argument("--outputs", type=int, default=10, help="C, network outputs (MNIST-1D: 10 classes)")
-    parser.add_argument("--batch-size", type=int, default=128, help="empirical_ntk batch_size")
-    parser.add_argument("--full", action="store_true", help="full (n, n, C, C) kernel instead of traced")
-    parser.add_argument("--child", choices=["baseline", "empirical", "relu_ntk"], help=argparse.SUPPRESS)
+    parser.add_argument("--batch-size", type=int, default=None, help="empirical_ntk batch_size (None: its default)")
+    parser.add_argument("--child", choices=["structured", "jacobian", "nvp", "relu_ntk"], help=argparse.SUPPRESS)
+    parser.add_argument("--model", default="mlp", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def build(args):
+    """(apply_fn on flat inputs, params, x (n, d)) for ``args.model``."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from theory.kernels import ntk_mlp
+    from theory.nets.models import make_model
+
+    shape = SHAPES[args.model]
+    x = np.random.default_rng(0).normal(size=(args.n, int(np.prod(shape))))
+    if args.model == "mlp":
+        model = ntk_mlp(args.depth, args.width, weight_std=1.0, bias_std=0.1, output_dim=args.outputs)
+        return model.apply, model.init(jax.random.key(0), jnp.zeros((1, shape[0]))), x
+    model = make_model(args.model, shape, args.outputs)
+    params = model.init(jax.random.key(0), jnp.zeros((1, *shape)))
+
+    def apply_fn(p, flat):
+        return model.apply(p, flat.reshape((flat.shape[0], *shape)))
+
+    return apply_fn, params, x
 
 
 def child(args) -> dict:
     """One measurement in this process; returns times (s) and peak RSS (MiB)."""
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
-    from theory.kernels import empirical_ntk, ntk_mlp, relu_ntk
+    from theory.kernels import empirical_ntk, ntk_vector_product, relu_ntk
     from theory.kernels.empirical import block_size
 
-    x = np.random.default_rng(0).normal(size=(args.n, args.dim))
-    model = ntk_mlp(args.depth, args.width, weight_std=1.0, bias_std=0.1, output_dim=args.outputs)
-    params = model.init(jax.random.key(0), jnp.zeros((1, args.dim)))
-    num_params = sum(leaf.size for leaf in jax.tree_util.tree_leaves(params))
-    record = {"num_params": int(num_params)}
-    if args.child == "empirical":
-        warm_up = x[: block_size(args.n, args.batch_size)]  # one block of the real call's shape
+    apply_fn, params, x = build(args)
+    record = {"num_params": int(sum(leaf.size for leaf in jax.tree_util.tree_leaves(params)))}
+    if args.child in ("structured", "jacobian"):
+        options = {"method": args.child, "batch_size": args.batch_size}
+        warm_up = x[: block_size(args.n, args.batch_size or (1024 if args.child == "structured" else 256))]
         start = time.perf_counter()
-        empirical_ntk(model.apply, params, warm_up, trace_outputs=not args.full, batch_size=args.batch_size)
+        try:
+            empirical_ntk(apply_fn, params, warm_up, **options)
+        except ValueError as error:
+            return dict(record, reason=str(error).split(": ", 1)[-1])
         record["compile_s"] = time.perf_counter() - start
         with timer(record):
-            kernel = empirical_ntk(model.apply, params, x, trace_outputs=not args.full, batch_size=args.batch_size)
-        record["shape"] = list(kernel.shape)
+            empirical_ntk(apply_fn, params, x, **options)
+    elif args.child == "nvp":
+        rng = np.random.default_rng(1)
+        for trace in (False, True):
+            operator = ntk_vector_product(apply_fn, params, x, trace_outputs=trace)
+            vectors = rng.normal(size=(operator.shape[0], args.nvp_vectors))
+            operator.matmat(vectors)  # compile for this number of columns
+            with timer(part := {}):
+                operator.matmat(vectors)
+            record["traced_s" if trace else "full_s"] = part["seconds"] / args.nvp_vectors
     elif args.child == "relu_ntk":
         with timer(record):
-            kernel = relu_ntk(x, depth=args.depth, weight_std=1.0, bias_std=0.1)
-        record["shape"] = list(kernel.shape)
+            relu_ntk(x, depth=args.depth, weight_std=1.0, bias_std=0.1)
     record["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return record
 
@@ -77,16 +122,16 @@ def timer(record: dict):
     record["seconds"], record["cpu_s"] = time.perf_counter() - wall, time.process_time() - cpu
 
 
-def measure(args, kind: str, n: int) -> dict:
-    command = [sys.executable, os.path.abspath(__file__), "--child", kind, "--n", str(n)]
-    command += ["--width", str(args.width), "--depth", str(args.depth), "--dim", str(args.dim)]
-    command += ["--outputs", str(args.outputs), "--batch-size", str(args.batch_size)]
-    command += ["--full"] if args.full else []
+def measure(args, kind: str, model: str, n: int) -> dict:
+    command = [sys.executable, os.path.abspath(__file__), "--child", kind, "--model", model, "--n", str(n)]
+    command += ["--width", str(args.width), "--depth", str(args.depth), "--outputs", str(args.outputs)]
+    command += ["--nvp-vectors", str(args.nvp_vectors)]
+    command += [] if args.batch_size is None else ["--batch-size", str(args.batch_size)]
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")])))
     completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if completed.returncode != 0:
-        raise RuntimeError(f"{kind} n={n} failed:\n{completed.stderr[-3000:]}")
+        raise RuntimeError(f"{kind} {model} n={n} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -95,33 +140,46 @@ def main(argv=None) -> None:
     if args.child:
         print(json.dumps(child(args)))
         return
-    mode = "full (n, n, C, C)" if args.full else "traced (n, n)"
-    print(
-        f"empirical NTK vs relu_ntk: width {args.width}, depth {args.depth}, d = {args.dim}, C = {args.outputs}, "
-        f"{mode}, batch_size {args.batch_size}, float32 network; relu_ntk in float64 numpy"
-    )
-    header = (
-        f"{'n':>6} {'params':>9} {'emp. s':>8} {'emp. cpu':>8} {'compile':>8} {'relu s':>7} {'relu cpu':>8} "
-        f"{'ratio':>6} {'base MiB':>8} {'emp. MiB':>8} {'relu MiB':>8}"
-    )
+    print(f"empirical NTK, traced (n, n), C = {args.outputs}, float32 networks; load: {os.getloadavg()[0]:.2f} "
+          f"(1-min average) on {os.cpu_count()} cores")
+    header = (f"{'model':>6} {'n':>6} {'params':>8} {'struct s':>9} {'jacob s':>9} {'ratio':>7} {'compile':>8} "
+              f"{'nvp s/v':>8} {'nvp tr s/v':>10} {'relu s':>7} {'str MiB':>8} {'jac MiB':>8} {'jac n':>6}")
     print(header)
     print("-" * len(header))
-    for n in args.sizes:
-        baseline = measure(args, "baseline", n)
-        empirical = measure(args, "empirical", n)
-        closed = measure(args, "relu_ntk", n)
-        print(
-            f"{n:>6} {empirical['num_params']:>9} {empirical['seconds']:>8.1f} {empirical['cpu_s']:>8.1f} "
-            f"{empirical['compile_s']:>8.1f} {closed['seconds']:>7.2f} {closed['cpu_s']:>8.2f} "
-            f"{empirical['seconds'] / closed['seconds']:>6.0f} "
-            f"{baseline['peak_rss_mib']:>8.0f} {empirical['peak_rss_mib']:>8.0f} {closed['peak_rss_mib']:>8.0f}",
-            flush=True,
-        )
+    reasons = {}
+    for model in args.models:
+        sizes = args.sizes or ([1000] if model == "mlp" else [250])
+        measured = None  # (n, seconds) of the largest Jacobian run, for the n² extrapolation
+        for n in sorted(sizes):
+            structured = measure(args, "structured", model, n)
+            jacobian_n = min(n, args.jacobian_max)
+            if measured is None or measured[0] < jacobian_n:
+                run = measure(args, "jacobian", model, jacobian_n)
+                measured = (jacobian_n, run["seconds"], run["peak_rss_mib"])
+            jacobian_s = measured[1] * (n / measured[0]) ** 2
+            mark = "*" if measured[0] != n else " "
+            nvp = measure(args, "nvp", model, n)
+            relu = measure(args, "relu_ntk", model, n)["seconds"] if model == "mlp" else float("nan")
+            if "reason" in structured:
+                reasons[model] = structured["reason"]
+                struct_s, ratio, compile_s, struct_mib = "fallback", "-", "-", "-"
+            else:
+                struct_s = f"{structured['seconds']:.2f}"
+                ratio = f"{jacobian_s / structured['seconds']:.0f}"
+                compile_s, struct_mib = f"{structured['compile_s']:.1f}", f"{structured['peak_rss_mib']:.0f}"
+            jac_mib = f"{measured[2]:.0f}"
+            print(f"{model:>6} {n:>6} {structured['num_params']:>8} {struct_s:>9} {jacobian_s:>8.2f}{mark} "
+                  f"{ratio:>7} {compile_s:>8} {nvp['full_s']:>8.3f} {nvp['traced_s']:>10.3f} {relu:>7.2f} "
+                  f"{struct_mib:>8} {jac_mib:>8} {measured[0]:>6}", flush=True)
     print(
-        "s: wall-clock seconds; cpu: CPU seconds of all threads; compile: warm-up call on one block (excluded\n"
-        "from emp. s); ratio: wall-clock empirical / relu_ntk; MiB: peak resident memory of a fresh process\n"
-        "(base: imports, data and network initialisation only)."
+        "s: wall-clock seconds (compile excluded; compile: the structured warm-up call); *: Jacobian time\n"
+        "extrapolated as n² from the run at 'jac n' (--jacobian-max; its MiB is that run's); ratio: jacobian / structured;\n"
+        "nvp s/v: seconds per NTK-vector product (full (n·C) operator: one vjp + one jvp; tr: traced (n, n)\n"
+        "operator, C pairs); MiB: peak resident memory of the measuring process."
     )
+    for model, reason in reasons.items():
+        print(f"{model}: structured path not applicable -> method='auto' uses the Jacobian path, because {reason}")
+    print(f"load after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ One module per idea (a new kernel goes beside its kind):
   ReLU network kernels ``relu_nngp`` and ``relu_ntk``;
 * :mod:`~theory.kernels.features` — random features whose ΦΦᵀ estimates a closed form
   (``relu_feature_map``, ``fourier_feature_map`` and their one-call forms);
-* :mod:`~theory.kernels.empirical` — ``empirical_ntk``, the finite-width NTK of any JAX model (JAX only);
+* :mod:`~theory.kernels.empirical` — ``empirical_ntk``, the finite-width NTK of any JAX model (JAX only),
+  and ``ntk_vector_product``, its matrix-free product v ↦ J Jᵀ v as a scipy ``LinearOperator``;
+* :mod:`~theory.kernels.structured` — the per-layer (structured) empirical NTK of networks of dense layers,
+  which ``empirical_ntk`` uses where it applies (flax is imported only inside its functions);
 * :mod:`~theory.kernels.mlp` — ``ntk_mlp`` / ``NTKMLP`` / ``NTKDense``, the flax MLP in the NTK
   parameterisation whose empirical NTK tends to ``relu_ntk`` (flax is imported on first use of these names,
   so ``import theory`` does not load flax);
@@ -28,6 +31,7 @@ from .features import random_fourier_features
 from .features import relu_feature_map
 from .features import relu_random_features
 from .empirical import empirical_ntk
+from .empirical import ntk_vector_product
 from .lengthscale import median_lengthscale
 
 __all__ = [
@@ -40,6 +44,7 @@ __all__ = [
     "fourier_feature_map",
     "random_fourier_features",
     "empirical_ntk",
+    "ntk_vector_product",
     "median_lengthscale",
     "NTKDense",
     "NTKMLP",
