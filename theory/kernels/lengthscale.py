@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import pdist
 
 from .._checks import as_matrix
 
@@ -29,9 +30,9 @@ def median_lengthscale(x) -> float:
     Both lie between the two middle distances; we keep the standard one (``theory.nets.tracking`` used the
     variant before it called this function).
 
-    Squared distances are computed as ‖a‖² + ‖b‖² − 2a·b (one matrix product) after centring the rows on
-    their mean, which limits the cancellation for inputs far from the origin, and clipped at 0. Memory is
-    n² floats.
+    Distances are computed from the differences x_i − x_j (``scipy.spatial.distance.pdist``), each to
+    relative round-off, not as ‖a‖² + ‖b‖² − 2a·b, whose cancellation costs relative accuracy
+    ε·‖x‖²/‖x_i − x_j‖² on close points. Memory is n(n − 1)/2 floats.
 
     Example:
         >>> median_lengthscale([[0.0], [1.0], [3.0], [4.0]])
@@ -50,10 +51,7 @@ def median_lengthscale(x) -> float:
     x = as_matrix(x, "x")
     if x.shape[0] < 2:
         raise ValueError(f"x must have n >= 2 rows (a pair of points), got shape {x.shape}.")
-    x = x - x.mean(axis=0)
-    norms = np.sum(x * x, axis=1)
-    squared = np.maximum(norms[:, None] + norms[None, :] - 2.0 * (x @ x.T), 0.0)
-    lengthscale = float(np.median(np.sqrt(squared[np.triu_indices(x.shape[0], 1)])))
+    lengthscale = float(np.median(pdist(x)))
     if lengthscale <= 0:
         raise ValueError("x must have mostly distinct rows (an RBF lengthscale needs a positive median "
                          "distance), got rows whose median pairwise distance is 0.")
