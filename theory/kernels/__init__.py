@@ -29,6 +29,7 @@ from .features import relu_feature_map
 from .features import relu_random_features
 from .empirical import empirical_ntk
 from .lengthscale import median_lengthscale
+from .operator import operator
 
 __all__ = [
     "linear",
