@@ -183,7 +183,7 @@ def _remainder_bound(values, residual_matrix, basis, probed, k, trace) -> float:
 
 def _orthonormal(block: np.ndarray) -> np.ndarray:
     """An orthonormal basis (n, b) of the column space of ``block`` (Householder QR, economy)."""
-    return np.linalg.qr(block, mode="reduced")[0]
+    return scipy.linalg.qr(block, mode="economic", check_finite=False)[0]
 
 
 class _Dense:
