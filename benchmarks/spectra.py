@@ -10,8 +10,12 @@ lengthscale (or ``--kernel relu_ntk``, depth 2):
   ≤ ``--tol``·λ_max.
 
 Per row: wall seconds, peak traced memory (tracemalloc: numpy's allocations, LAPACK workspaces included),
-products (passes over K), the largest residual / λ_max, the remainder bound on λ_{k+1} / λ_max, and, where
-dense exists, the largest eigenvalue error |θ_j − λ_j| / λ_max over the top k and the ratio of times.
+products (passes over K), the largest residual / λ_max, the remainder bound on λ_{k+1} / λ_max (on the dense
+row: the exact λ_{k+1} / λ_max), and, where dense exists, the largest eigenvalue error |θ_j − λ_j| / λ_max
+over the top k and the ratio of times.
+
+Set ``OPENBLAS_NUM_THREADS=1`` on a loaded machine (OpenBLAS threads that spin on shared cores make
+Householder QR and ``eigh`` 10–40× slower); the README numbers were measured so.
 
 Run: ``python benchmarks/spectra.py`` (``--sizes 4000 8000 --topk-sizes 20000 --k 512``). Not a test.
 """
@@ -52,7 +56,7 @@ def inputs(n, seed=0):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 8000], help="dense and top-k")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[4000, 8000], help="dense and top-k")
     parser.add_argument("--topk-sizes", type=int, nargs="*", default=[20000], help="top-k only")
     parser.add_argument("--dense-max", type=int, default=8000)
     parser.add_argument("--k", type=int, default=512)
@@ -74,8 +78,9 @@ def main(argv=None):
                 gram = getattr(kernels, args.kernel)(x, **params)
                 return scipy.linalg.eigh(gram, eigvals_only=False)[0][::-1]
             dense_values, dense_time, peak = measured(dense)
-            print(f"{n:>6} {'dense':>7} {dense_time:>8.1f} {peak / 1e6:>8.0f} {'':>8} {'':>10} {'':>10} {'':>11} "
-                  f"{'':>14}", flush=True)
+            true_next = dense_values[args.k] / dense_values[0]  # the exact λ_{k+1}/λ_1, beside the bound
+            print(f"{n:>6} {'dense':>7} {dense_time:>8.1f} {peak / 1e6:>8.0f} {'':>8} {'':>10} {true_next:>10.1e} "
+                  f"{'':>11} {'':>14}", flush=True)
         op = kernels.operator(x, kernel=args.kernel, **params)
         spectrum, wall, peak = measured(lambda: th.Spectrum.from_operator(op, args.k, tol=args.tol))
         top = spectrum.eigenvalues[0]

@@ -51,8 +51,8 @@ def test_top_k_equals_dense_eigh_on_a_planted_spectrum(seed, n, k, decay):
     np.testing.assert_allclose(spectrum.residuals, true, rtol=1e-6, atol=1e-13 * values[0])
     error = np.abs(spectrum.eigenvalues - dense.eigenvalues[:k])
     assert np.all(error <= spectrum.residuals + 1e-13 * values[0])
-    assert np.all(spectrum.eigenvalues <= dense.eigenvalues[:k] * (1 + 1e-12))  # interlacing: θ_j ≤ λ_j
-    assert spectrum.remainder_bound >= dense.eigenvalues[k] * (1 - 1e-12)
+    assert np.all(spectrum.eigenvalues <= dense.eigenvalues[:k] + 1e-13 * values[0])  # interlacing: θ_j ≤ λ_j
+    assert spectrum.remainder_bound >= dense.eigenvalues[k]
 
 
 def test_residuals_are_honest_before_convergence():
@@ -76,10 +76,10 @@ def test_remainder_bound_with_trace_and_exact_when_the_block_is_everything():
     kernel = planted(2, 40, 0.5 ** np.arange(40))
     trace = float(np.trace(kernel))
     with_trace = top_eigenpairs(kernel, 5, trace=trace, probes=0, tol=1e-12)
-    assert 0.5**5 * (1 - 1e-12) <= with_trace.remainder_bound <= 0.5**5 * 1.01
+    assert 0.5**5 <= with_trace.remainder_bound <= 0.5**5 * 1.01
     whole = top_eigenpairs(kernel, 38, oversampling=10, tol=1e-12)  # k + p ≥ n: the block spans everything
     np.testing.assert_allclose(whole.remainder_bound, 0.5**38, rtol=1e-6, atol=1e-13)
-    assert top_eigenpairs(kernel, 40).remainder_bound == 0.0
+    assert top_eigenpairs(kernel, 40).remainder_bound <= 40 * np.finfo(float).eps
 
 
 def test_from_operator_works_with_predict_and_progress():

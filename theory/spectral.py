@@ -151,7 +151,7 @@ class Spectrum:
             op: ``(n, n)`` symmetric PSD operator (or a dense array).
             k: number of eigenpairs, ``1 ≤ k ≤ n``.
             seed: seed of the random start block and probes.
-            oversampling: extra block columns p (default ``max(10, k // 4)``).
+            oversampling: extra block columns p (default ``max(64, k // 4)``).
             tol: stop when every residual is ≤ ``tol · λ_max``.
             max_products: most ``matmat`` calls; a run that stops there warns (RuntimeWarning).
             trace: ``tr K`` if known (default ``op.trace`` when present); tightens ``remainder_bound``.

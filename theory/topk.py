@@ -14,9 +14,13 @@ the cost is 1 + (iterations) products with an (n, l + probes) block. Eigenvector
 (λ_{l+1}/λ_j)^t after t products, so on fast-decaying kernel spectra (RBF, ReLU NNGP/NTK) a few products
 reach residuals of 1e-6·λ_max. Why not a library solver: ``eigsh`` (ARPACK, implicitly restarted Lanczos)
 multiplies one vector at a time, i.e. re-evaluates the whole kernel ≥ 2k times for k pairs (each pass over
-an on-the-fly kernel costs as much as a block of hundreds of columns); ``lobpcg`` is a block method too but
-costs a 3l-dimensional Rayleigh–Ritz per product and is unstable for block sizes in the hundreds. Here a
-pass over K is the unit of cost and all l columns ride on it.
+an on-the-fly kernel costs as much as a block of hundreds of columns); ``lobpcg`` is a block method too, with
+a 3k-dimensional Rayleigh–Ritz per product and no stopping rule on residuals of its own. Measured on the RBF
+kernel of MNIST-1D (median lengthscale, residuals ≤ 1e-6·λ_max): n = 4,000, k = 512: this method 7 passes
+over K (9.6 s), ``lobpcg`` 6 (7.3 s); n = 2,000, k = 64: this method 9 passes (p = 64; 21 with p = 16),
+``lobpcg`` 13, ``eigsh`` 163 single-vector passes. So the pass counts are comparable to ``lobpcg``; this one
+is a few lines of BLAS-3, gives the residuals and the remainder bound from the same products, and its pass
+count is bounded by ``max_products``. A pass over K is the unit of cost and all l columns ride on it.
 
 What is certified (docs/maths.md §9):
 
@@ -31,7 +35,8 @@ What is certified (docs/maths.md §9):
   Two bounds on c = ‖Q⊥ᵀ K Q⊥‖ ≤ ‖(I − QQᵀ) K‖: with the trace, c ≤ tr K − Σ_{j ≤ l} θ_j (deterministic);
   from ``probes`` Gaussian columns ω_i, projected as (I − QQᵀ)ω_i and appended to the last product,
   c ≤ 10·√(2/π)·max_i ‖(I − QQᵀ) K (I − QQᵀ) ω_i‖ with probability ≥ 1 − 10^(−probes) (Halko et al. 2011,
-  Lemma 4.1, applied to (I − QQᵀ) K (I − QQᵀ), whose norm is ‖C‖). The smaller is used.
+  Lemma 4.1, applied to (I − QQᵀ) K (I − QQᵀ), whose norm is ‖C‖). The smaller is used, plus a round-off
+  allowance n·eps·θ_1 (the bounds hold in exact arithmetic).
 """
 from __future__ import annotations
 
@@ -45,6 +50,8 @@ import scipy.linalg
 from ._checks import as_rng, check_integer, check_nonnegative, check_positive
 
 __all__ = ["TopEigenpairs", "top_eigenpairs"]
+
+_EPS = np.finfo(np.float64).eps
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,7 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
         op: ``(n, n)`` symmetric PSD operator: anything with ``.shape`` and ``.matmat(V)``, or a dense array.
         k: number of eigenpairs, ``1 ≤ k ≤ n``.
         seed: seed of the Gaussian start block and probes (or a ``numpy.random.Generator``).
-        oversampling: extra columns p (default ``max(10, k // 4)``, capped so that k + p ≤ n).
+        oversampling: extra columns p (default ``max(64, k // 4)``, capped so that k + p ≤ n).
         tol: stop when ``max_j r_j ≤ tol · θ_1``.
         max_products: most ``matmat`` calls (≥ 2); a run that stops there warns and returns what it has.
         trace: ``tr K`` if known (e.g. n for an RBF kernel); tightens ``remainder_bound`` deterministically.
@@ -106,7 +113,7 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
         raise ValueError(f"op must have shape (n, n), got shape {shape}.")
     n = int(shape[0])
     k = check_integer(k, "k", minimum=1, maximum=max(n, 1))
-    p = max(10, k // 4) if oversampling is None else check_integer(oversampling, "oversampling", minimum=0)
+    p = max(64, k // 4) if oversampling is None else check_integer(oversampling, "oversampling", minimum=0)
     width = min(k + p, n)
     tol = check_positive(tol, "tol")
     max_products = check_integer(max_products, "max_products", minimum=2)
@@ -146,7 +153,8 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
                       f"{residuals[:k].max() / scale:.3g}·θ_1 > tol = {tol:.3g}; the residuals on the result "
                       "say how far each pair is from converged (raise max_products or oversampling).",
                       RuntimeWarning, stacklevel=2)
-    bound = _remainder_bound(values, residual_matrix, basis, probed, k, trace)
+    # the bounds hold in exact arithmetic; the computed Ritz values carry round-off of about n·eps·‖K‖
+    bound = _remainder_bound(values, residual_matrix, basis, probed, k, trace) + n * _EPS * scale
     return TopEigenpairs(
         eigenvalues=np.ascontiguousarray(np.maximum(values[:k], 0.0)),
         eigenvectors=np.ascontiguousarray(vectors[:, :k]),
