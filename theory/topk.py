@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._checks import as_rng, check_integer, check_nonnegative, check_positive
+from ._checks import as_matrix, as_rng, check_integer, check_nonnegative, check_positive
 
 __all__ = ["TopEigenpairs", "top_eigenpairs"]
 
@@ -106,8 +106,7 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
         ValueError: a non-square operator, bad ``k`` or options, or a product of the wrong shape.
     """
     if isinstance(op, np.ndarray) or not hasattr(op, "matmat"):
-        matrix = np.asarray(op, dtype=np.float64)
-        op = _Dense(matrix)
+        op = _Dense(as_matrix(op, "op"))
     shape = tuple(getattr(op, "shape", ()))
     if len(shape) != 2 or shape[0] != shape[1]:
         raise ValueError(f"op must have shape (n, n), got shape {shape}.")
