@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import as_array, as_matrix, check_choice, psd_tolerance
+from .topk import top_eigenpairs
 import scipy.linalg
 
 __all__ = ["Spectrum", "progress", "group_progress"]
@@ -43,11 +44,21 @@ class Spectrum:
         eigenvalues: ``(n,)`` float64, descending, ≥ 0 (round-off negatives clipped to exactly 0).
         eigenvectors: ``(n, n)`` float64 orthonormal columns; column k is u_k.
         clip_tolerance: the absolute threshold below which negative eigenvalues were treated as round-off.
+        residuals: ``(k,)`` ‖K u_j − λ_j u_j‖₂ of a top-k spectrum (:meth:from_operator); None when exact.
+        remainder_bound: an upper bound on λ_{k+1}, the largest eigenvalue a top-k spectrum misses; None when
+            the spectrum is complete.
+
+    A top-k spectrum (:meth:from_operator) has ``eigenvalues (k,)`` and ``eigenvectors (n, k)``: ``n`` is
+    the number of rows of ``eigenvectors``, coordinates and progress have k entries (one per direction
+    held), and :func:`theory.predict` then acts on the top-k directions only (it treats the complement
+    as untrained, g = 0 there: the train outputs are F₀ + U_k g(Λ_k) U_kᵀ(Y − F₀)).
     """
 
     eigenvalues: np.ndarray
     eigenvectors: np.ndarray
     clip_tolerance: float = 0.0
+    residuals: np.ndarray | None = None
+    remainder_bound: float | None = None
 
     # ----------------------------------------------------------------------------------------- builders
     @classmethod
@@ -118,6 +129,43 @@ class Spectrum:
         return cls._clipped(eigenvalues, left, psd_rtol, name="features")
 
     @classmethod
+    def from_operator(cls, op, k: int, *, seed=0, oversampling: int | None = None, tol: float = 1e-6,
+                      max_products: int = 30, trace: float | None = None, probes: int = 10):
+        """Top-k eigenpairs of a PSD operator without the n × n matrix (randomized subspace iteration).
+
+        ``op`` is anything with ``.shape == (n, n)`` and ``.matmat(V)`` (a
+        :class:`scipy.sparse.linalg.LinearOperator`, :func:`theory.kernels.operator`); the algorithm, its
+        cost (one pass over K per iteration, all k + p columns at once) and what it certifies are in
+        :mod:`theory.topk`. The result has ``rank == k`` (for k eigenvalues above ``n·eps·λ_max``),
+        ``residuals`` ‖K u_j − λ_j u_j‖ (each eigenvalue is within its residual of the spectrum; an
+        eigenvector's angle error is at most residual / gap) and ``remainder_bound`` ≥ λ_{k+1}.
+
+        Example:
+            >>> import numpy as np, theory as th
+            >>> x = np.random.default_rng(0).normal(size=(400, 3))
+            >>> spectrum = th.Spectrum.from_operator(th.kernels.operator(x, kernel="rbf", lengthscale=2.0), 20)
+            >>> spectrum.rank, spectrum.eigenvectors.shape, bool(spectrum.residuals.max() < 1e-6 * spectrum.eigenvalues[0])
+            (20, (400, 20), True)
+
+        Args:
+            op: ``(n, n)`` symmetric PSD operator (or a dense array).
+            k: number of eigenpairs, ``1 ≤ k ≤ n``.
+            seed: seed of the random start block and probes.
+            oversampling: extra block columns p (default ``max(64, k // 4)``).
+            tol: stop when every residual is ≤ ``tol · λ_max``.
+            max_products: most ``matmat`` calls; a run that stops there warns (RuntimeWarning).
+            trace: ``tr K`` if known (default ``op.trace`` when present); tightens ``remainder_bound``.
+            probes: Gaussian probes for the probabilistic part of ``remainder_bound``.
+
+        Returns:
+            A top-k :class:Spectrum: eigenvalues ``(k,)`` descending, eigenvectors ``(n, k)``.
+        """
+        top = top_eigenpairs(op, k, seed=seed, oversampling=oversampling, tol=tol, max_products=max_products,
+                             trace=trace, probes=probes)
+        return cls(eigenvalues=top.eigenvalues, eigenvectors=top.eigenvectors, residuals=top.residuals,
+                   remainder_bound=top.remainder_bound)
+
+    @classmethod
     def _clipped(cls, eigenvalues, eigenvectors, psd_rtol, *, name):
         n = eigenvalues.size
         tolerance = psd_tolerance(n, float(eigenvalues[0]), psd_rtol)  # the one PSD tolerance (_checks)
@@ -138,8 +186,8 @@ class Spectrum:
     # ----------------------------------------------------------------------------------------- basics
     @property
     def n(self) -> int:
-        """Number of training points."""
-        return self.eigenvalues.size
+        """Number of training points (rows of ``eigenvectors``; more than the directions held when top-k)."""
+        return self.eigenvectors.shape[0]
 
     @property
     def rank(self) -> int:
@@ -270,7 +318,7 @@ def group_progress(spectrum: Spectrum, outputs, targets, directions, initial=Non
         ``(...)`` progress of the group (a float for un-batched outputs).
     """
     out_coords, target_coords = _centred_coordinates(spectrum, outputs, targets, initial)
-    index = np.arange(spectrum.n)[np.asarray(directions)]
+    index = np.arange(spectrum.eigenvalues.size)[np.asarray(directions)]
     if index.size == 0:
         raise ValueError("directions selects no eigendirection.")
     numerator = np.sum(out_coords[..., index, :] * target_coords[..., index, :], axis=(-2, -1))

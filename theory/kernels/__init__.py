@@ -33,6 +33,7 @@ from .features import relu_random_features
 from .empirical import empirical_ntk
 from .empirical import ntk_vector_product
 from .lengthscale import median_lengthscale
+from .operator import operator
 
 __all__ = [
     "linear",
