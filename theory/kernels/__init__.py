@@ -46,6 +46,7 @@ __all__ = [
     "random_fourier_features",
     "empirical_ntk",
     "ntk_vector_product",
+    "operator",
     "median_lengthscale",
     "NTKDense",
     "NTKMLP",
