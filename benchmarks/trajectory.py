@@ -22,9 +22,9 @@ scaling the coordinates, adding F₀) is its overhead; the goal is closed form �
 ``--loop`` also times explicit float64 numpy GD on the outputs, F ← F − ηK(F − Y) (and the test outputs), for
 10⁴ steps (extrapolated linearly from ``--loop-steps`` steps at n > ``--loop-full-max``; marked so).
 
-Times are the best of ``--repeats`` runs, as wall seconds and CPU seconds of this process (all threads; far less
+Times are the best of ``--repeats`` rounds (each round runs every measurement in turn), as wall seconds and CPU seconds of this process (all threads; far less
 sensitive to other jobs on a shared machine); ratios are given for both. The load (``os.getloadavg``) is
-printed before and after.
+printed before and after; ``--threads 1`` pins BLAS to one thread (steadier on a shared machine).
 
 Run: ``python benchmarks/trajectory.py`` (defaults: ``--sizes 1000 2000 --times 1000 --repeats 3``, about a
 minute on 2 cores). Not a test.
@@ -38,21 +38,28 @@ import time
 
 import numpy as np
 import scipy.linalg
+import threadpoolctl
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import theory as th  # noqa: E402
 from theory import kernels  # noqa: E402
 
 
-def best_of(repeats, function):
-    """Smallest (wall seconds, CPU seconds of this process) over ``repeats`` calls."""
-    walls, cpus = [], []
+def best_of(repeats, functions: dict) -> dict:
+    """Smallest (wall seconds, CPU seconds of this process) of each function over ``repeats`` rounds.
+
+    The functions are run in turn within each round (interleaved), so that a change of load on a shared machine
+    hits the floor and the closed form alike.
+    """
+    walls = {name: [] for name in functions}
+    cpus = {name: [] for name in functions}
     for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        function()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - start_cpu)
-    return np.array([min(walls), min(cpus)])
+        for name, function in functions.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            function()
+            walls[name].append(time.perf_counter() - start)
+            cpus[name].append(time.process_time() - start_cpu)
+    return {name: np.array([min(walls[name]), min(cpus[name])]) for name in functions}
 
 
 def load() -> str:
@@ -77,14 +84,8 @@ def measure(n: int, times: int, repeats: int, loop: bool, loop_steps: int, loop_
     y = np.eye(columns)[rng.integers(0, columns, n)]
     steps = gd_steps(times)
 
-    row = {"n": n, "m": m}
-    row["eigh"] = best_of(repeats, lambda: scipy.linalg.eigh(kernel))
     square, tall = rng.normal(size=(n, n)), rng.normal(size=(m, n))
     right = rng.normal(size=(n, times * columns))
-    row["gemm"] = best_of(repeats, lambda: square @ right) + best_of(repeats, lambda: tall @ right)
-    row["gflops"] = 2.0 * (n + m) * n * times * columns / row["gemm"][0] / 1e9
-    del square, tall, right
-
     state = {}
 
     def spectrum():
@@ -100,9 +101,15 @@ def measure(n: int, times: int, repeats: int, loop: bool, loop_steps: int, loop_
         spectrum()
         predict()
 
-    row["closed"] = best_of(repeats, closed_form)
-    row["spectrum"] = best_of(repeats, spectrum)
-    row["predict"] = best_of(repeats, predict)
+    spectrum()
+    row = {"n": n, "m": m}
+    row.update(best_of(repeats, {
+        "eigh": lambda: scipy.linalg.eigh(kernel), "gemm train": lambda: square @ right,
+        "gemm test": lambda: tall @ right, "closed": closed_form, "spectrum": spectrum, "predict": predict,
+    }))
+    row["gemm"] = row["gemm train"] + row["gemm test"]
+    row["gflops"] = 2.0 * (n + m) * n * times * columns / row["gemm"][0] / 1e9
+    del square, tall, right
 
     if loop:
         rate = 1.0 / scipy.linalg.eigvalsh(kernel, subset_by_index=[n - 1, n - 1])[0]
@@ -114,7 +121,7 @@ def measure(n: int, times: int, repeats: int, loop: bool, loop_steps: int, loop_
                 residual = train - y
                 train, test = train - rate * (kernel @ residual), test - rate * (kernel_test.T @ residual)
 
-        row["loop"] = best_of(1, gd_loop) * 10_000 / run_steps
+        row["loop"] = best_of(1, {"loop": gd_loop})["loop"] * 10_000 / run_steps
         row["extrapolated"] = run_steps < 10_000
     return row
 
@@ -124,6 +131,9 @@ def main(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000])
     parser.add_argument("--times", type=int, default=1000, help="points on the trajectory (T)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (threadpoolctl); default: the library's own. On a shared machine "
+                             "--threads 1 gives steadier ratios (no threads waiting on each other)")
     parser.add_argument("--loop", action="store_true", help="also time explicit GD for 10^4 steps")
     parser.add_argument("--loop-steps", type=int, default=1000, help="steps actually run when extrapolating")
     parser.add_argument("--loop-full-max", type=int, default=1000, help="largest n whose 10^4-step loop is run in full")
@@ -131,16 +141,19 @@ def main(argv=None):
 
     before = load()
     rows = []
-    for n in args.sizes:
-        rows.append(measure(n, args.times, args.repeats, args.loop, args.loop_steps, args.loop_full_max))
-        print(f"n={n}: done", file=sys.stderr, flush=True)
+    with threadpoolctl.threadpool_limits(limits=args.threads):
+        threads = max((pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                       if pool["user_api"] == "blas"), default="?")
+        for n in args.sizes:
+            rows.append(measure(n, args.times, args.repeats, args.loop, args.loop_steps, args.loop_full_max))
+            print(f"n={n}: done", file=sys.stderr, flush=True)
     after = load()
 
     pair = lambda t: f"{t[0]:.2f}/{t[1]:.2f}"  # noqa: E731
     ratio = lambda a, b: f"{a[0] / b[0]:.2f} ({a[1] / b[1]:.2f})"  # noqa: E731
     print(f"\nclosed-form trajectory (gd at T = {args.times} times, train + test, C = 10, m = n/4) vs its floor "
           f"(one eigh + the two output GEMMs, measured in this run); best of {args.repeats}")
-    print(f"load before: {before}; after: {after}")
+    print(f"load before: {before}; after: {after}; BLAS threads: {threads}")
     print("seconds as wall/CPU (all threads); ratios from wall and (CPU); goal: closed form / floor <= 1.2")
     print(f"{'n':>6} {'eigh':>11} {'GEMMs':>11} {'GFLOP/s':>8} {'floor':>11} {'spectrum':>11} {'predict':>11} "
           f"{'closed form':>12} {'/ floor':>13} {'/ eigh':>13}")

@@ -11,7 +11,10 @@ from the filter's limit-safe ``over_eigenvalue`` (finite at λ = 0), never by di
 
 The cost after the (cached) eigendecomposition is two matrix products per call: one n × n by n × (T·C)
 for the trajectory on the training points and one m × n by n × (T·C) for the test points (K_*ᵀU is
-computed once per :func:make_predictor).
+computed once per :func:make_predictor). Together with one ``eigh`` they are the floor of a closed-form
+trajectory; ``benchmarks/trajectory.py`` measures the rest (validation, the filter values, scaling the
+coordinates) against it. The outputs ``S + (n, C)`` are views of ``S + (C, n)`` arrays (each time's block is
+contiguous), which is what lets each product be a single GEMM with no transposed copy.
 """
 from __future__ import annotations
 
