@@ -101,7 +101,8 @@ def measure(n: int, times: int, repeats: int, loop: bool, loop_steps: int, loop_
         spectrum()
         predict()
 
-    spectrum()
+    spectrum()  # warm-up: LAPACK/BLAS workspaces and threads, outside the timings
+    square @ right[:, :100]
     row = {"n": n, "m": m}
     row.update(best_of(repeats, {
         "eigh": lambda: scipy.linalg.eigh(kernel), "gemm train": lambda: square @ right,
