@@ -542,6 +542,34 @@ def test_mnist1d_rejects_bad_arguments(kwargs, message):
         load_mnist1d(**(SMALL_MNIST1D | kwargs))
 
 
+def test_mnist1d_samples_for_covers_n_train_and_keeps_the_default():
+    assert embedded_module.mnist1d_samples_for(1) == embedded_module.mnist1d_samples_for(3200) == 4000
+    for n_train, split in [(3201, 0.8), (50_000, 0.8), (50_001, 0.8), (12_345, 0.7), (60_000, 0.9)]:
+        samples = embedded_module.mnist1d_samples_for(n_train, split)
+        assert samples % 10 == 0 and int(samples * split) >= n_train > int((samples - 10) * split)
+    assert embedded_module.mnist1d_samples_for(50_000) == 62_500
+    with pytest.raises(ValueError, match="n_train"):
+        embedded_module.mnist1d_samples_for(0)
+
+
+def test_mnist1d_n_train_beyond_the_default_generates_enough_points():
+    data = load_mnist1d(n_train=3300)  # more than the 3,200 training points of the default 4,000
+    assert (data.n_train, data.n_test) == (3300, 4130 - 3304)
+    np.testing.assert_array_equal(data.x_train, load_mnist1d(num_samples=4130, n_train=3300).x_train)
+    default = load_mnist1d(num_samples=4000, n_train=3200).x_train
+    np.testing.assert_array_equal(load_mnist1d(n_train=3200).x_train, default)
+    with pytest.raises(ValueError, match="n_train"):
+        load_mnist1d(num_samples=4000, n_train=3300)  # an explicit num_samples is respected
+
+
+@pytest.mark.slow
+def test_mnist1d_at_cifar_size():
+    data = load_mnist1d(n_train=50_000)
+    assert (data.n_train, data.n_test, data.input_dim) == (50_000, 12_500, 40)
+    assert np.all(np.abs(np.bincount(data.y_train) - 5000) < 300)
+    assert np.all(np.isfinite(data.x_train)) and abs(data.x_train.mean()) < 1e-10
+
+
 # ------------------------------------------------------------------------------------------------
 # registry and docstrings
 

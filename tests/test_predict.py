@@ -67,6 +67,26 @@ def test_whole_trajectory_in_one_call_matches_pointwise_calls(rng):
         np.testing.assert_allclose(trajectory.test[i], single.test, rtol=1e-13, atol=1e-13)
 
 
+def test_batched_targets_and_starts_broadcast_like_the_formula(rng):
+    """Filter batch (2, 1), teacher-trajectory targets (3, n, C), a batched test start (4, 1, 1, m, C)."""
+    n, m, columns = 12, 5, 2
+    phi, phi_test = rng.normal(size=(n, 6)), rng.normal(size=(m, 6))
+    spectrum = th.Spectrum.from_features(phi)
+    y, f0 = rng.normal(size=(3, n, columns)), rng.normal(size=(n, columns))
+    f0_test = rng.normal(size=(4, 1, 1, m, columns))
+    filter = th.flow(time=[[0.5], [3.0]])
+    out = th.predict(spectrum, y, filter, k_train_test=phi @ phi_test.T, f_train_0=f0, f_test_0=f0_test)
+    assert out.train.shape == (2, 3, n, columns) and out.test.shape == (4, 2, 3, m, columns)
+    u, lam = spectrum.eigenvectors, spectrum.eigenvalues
+    for i, time in enumerate([0.5, 3.0]):
+        gain = u @ np.diag(-np.expm1(-time * lam)) @ u.T  # U diag(g) Uᵀ
+        weights = u @ np.diag(filter.over_eigenvalue(lam)[i, 0]) @ u.T  # U diag(g/λ) Uᵀ
+        for j in range(3):
+            np.testing.assert_allclose(out.train[i, j], f0 + gain @ (y[j] - f0), rtol=1e-12, atol=1e-12)
+            expected_test = f0_test[:, 0, 0] + phi_test @ phi.T @ weights @ (y[j] - f0)
+            np.testing.assert_allclose(out.test[:, i, j], expected_test, rtol=1e-12, atol=1e-12)
+
+
 def test_time_zero_returns_initialisation(rng):
     phi = rng.normal(size=(10, 3))
     y, f0, f0_test = rng.normal(size=10), rng.normal(size=10), rng.normal(size=4)

@@ -259,6 +259,11 @@ def load_npz(data_dir=None, *, seed: int = 0, n_train: int | None = None, n_test
     The inputs keep their stored shape as ``input_shape``; ``standardize=True`` applies
     :func:`~theory.data.standardize` to the flattened inputs. Other arguments as in :func:`load_cifar10`.
 
+    This is also the route for a stored network's features, e.g. the penultimate-layer features of a ResNet on
+    CIFAR-10: save ``np.savez(path, x_train=features_train (n, d), y_train=labels_train, x_test=features_test
+    (m, d), y_test=labels_test)`` and load it with ``load_npz(path)`` (``standardize=False`` keeps the features
+    as the network produced them); kernels and spectra then see the features as inputs.
+
     Returns:
       A :class:`~theory.data.Dataset` named ``"npz"`` with ``C = max label + 1``.
 
