@@ -87,14 +87,16 @@ def _shifted(outputs: np.ndarray, start) -> np.ndarray:
     return start + outputs
 
 
-def check_prediction_fits(filter: Filter, coordinates_shape: tuple, m: int) -> None:
+def check_prediction_fits(filter: Filter, coordinates_shape: tuple, m: int, n: int | None = None) -> None:
     """Refuse up front a prediction whose outputs would not fit in memory (``theory._checks.check_memory``).
 
     With B = the broadcast of the filter's batch shape S and the targets' leading shape, the outputs take
     B·C·(n + m) floats; the estimate is 8·B·(n + 3·C·(n + m)) bytes: the filter values, the scaled
-    coordinates, the matrix product and the outputs (float64).
+    coordinates, the matrix product and the outputs (float64). ``coordinates_shape`` is ``(..., r, C)`` with
+    r the spectrum's rank (k for a top-k spectrum); ``n`` is the number of training points (default r).
     """
-    n, columns = coordinates_shape[-2:]
+    rank, columns = coordinates_shape[-2:]
+    n = rank if n is None else n
     batch = int(np.prod(np.broadcast_shapes(tuple(filter.batch_shape), tuple(coordinates_shape[:-2])), dtype=np.float64))
     estimate = 8.0 * batch * (n + 3 * columns * (n + m))
     check_memory(estimate, f"predicting {batch} outputs of shape ({n} + {m} points, {columns}) for filter "
@@ -166,7 +168,7 @@ def make_predictor(spectrum: Spectrum, y, *, k_train_test=None, f_train_0=None, 
     def predict_fn(filter: Filter) -> Prediction:
         if not isinstance(filter, Filter):
             raise TypeError(f"filter must be a theory filter (th.gd, th.flow, …), got {type(filter).__name__}.")
-        check_prediction_fits(filter, coordinates.shape, 0 if test_basis is None else test_basis.shape[0])
+        check_prediction_fits(filter, coordinates.shape, 0 if test_basis is None else test_basis.shape[0], n)
         factors = filter(spectrum.eigenvalues)  # S + (n,)
         train, scaled = _apply(spectrum.eigenvectors, factors, coordinates_t)
         train = _shifted(train, start)
