@@ -15,7 +15,8 @@ At the top level, the core:
   :func:`accuracy`, …;
 * the loaders (``theory.data``): :class:`Dataset`, :func:`load_dataset`, :func:`load_digits`, ….
 
-Namespaces: ``th.kernels`` (analytic kernels, random features, the empirical NTK), ``th.denoise`` (the
+Namespaces: ``th.kernels`` (analytic kernels, random features, the empirical NTK, kernel operators),
+``th.krylov`` (closed forms from kernel products only, at scale), ``th.denoise`` (the
 gradient-denoiser view), ``th.regimes`` (kernel-model sweeps), ``th.data``, ``th.dynamics``,
 ``th.metrics``, ``th.evidence`` (claims and verdicts), and ``th.nets`` (flax networks, imported on first use:
 ``import theory`` loads neither flax nor optax).
