@@ -24,7 +24,7 @@ from .features import standardize as standardize_features
 from .features import standardize_channels
 from .labels import check_noise_rate
 
-__all__ = ["CIFAR_INPUT_SHAPE", "load_cifar10", "load_cifar100", "load_npz", "read_cifar", "read_npz"]
+__all__ = ["CIFAR_INPUT_SHAPE", "data_files", "load_cifar10", "load_cifar100", "load_npz", "read_cifar", "read_npz"]
 
 #: one CIFAR image: 32 × 32 pixels, red, green and blue channels last.
 CIFAR_INPUT_SHAPE = (32, 32, 3)
@@ -33,6 +33,40 @@ _CIFAR_LAYOUTS = {
     "cifar10": (["data_batch_%d" % i for i in range(1, 6)], ["test_batch"], b"labels", 10, "cifar-10-batches-py"),
     "cifar100": (["train"], ["test"], b"fine_labels", 100, "cifar-100-python"),
 }
+
+
+def _cifar_root(root: Path, which: str) -> Path:
+    """``root``, or its standard sub-directory (``cifar-10-batches-py``) when the files sit there."""
+    train_files, _, _, _, subdir = _CIFAR_LAYOUTS[which]
+    if not (root / train_files[0]).exists() and (root / subdir).is_dir():
+        return root / subdir
+    return root
+
+
+def data_files(name: str, data_dir) -> list[Path]:
+    """The files the reader of file dataset ``name`` reads from ``data_dir``, in reading order.
+
+    For ``"cifar10"``/``"cifar100"`` the python-pickle batches in ``data_dir`` or its standard sub-directory
+    (the rule :func:`read_cifar` applies); for ``"npz"`` the file ``data_dir`` itself. Other files do not count.
+    Used by :mod:`theory.data.fingerprint` so that a run's identity covers exactly the bytes that are read.
+
+    Example:
+      >>> import tempfile
+      >>> data_files("npz", tempfile.gettempdir() + "/set.npz")[0].name
+      'set.npz'
+
+    Raises:
+      ValueError: ``name`` is not a file dataset, or ``data_dir`` is None.
+    """
+    check_choice(name, "name", (*_CIFAR_LAYOUTS, "npz"))
+    if data_dir is None:
+        raise ValueError(f"data_dir must be given for dataset {name!r} (a file dataset), got None.")
+    root = Path(data_dir).expanduser()
+    if name == "npz":
+        return [root]
+    train_files, test_files, _, _, _ = _CIFAR_LAYOUTS[name]
+    root = _cifar_root(root, name)
+    return [root / file for file in train_files + test_files]
 
 
 def _check_directory(data_dir, name: str) -> Path:
@@ -112,10 +146,8 @@ def read_cifar(data_dir, which: str = "cifar10"):
         integers in ``[0, C)``, a different number of labels than images, or no images at all.
     """
     check_choice(which, "which", _CIFAR_LAYOUTS)
-    train_files, test_files, label_key, num_classes, subdir = _CIFAR_LAYOUTS[which]
-    root = _check_directory(data_dir, which)
-    if not (root / train_files[0]).exists() and (root / subdir).is_dir():
-        root = root / subdir
+    train_files, test_files, label_key, num_classes, _ = _CIFAR_LAYOUTS[which]
+    root = _cifar_root(_check_directory(data_dir, which), which)
     missing = [f for f in train_files + test_files if not (root / f).is_file()]
     if missing:
         raise ValueError(f"data_dir {str(data_dir)!r} lacks the {which} files {missing} (expected the "

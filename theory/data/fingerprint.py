@@ -4,7 +4,8 @@ A trained run is named by the hash of its configuration (:meth:`theory.nets.Trai
 read from files, the path alone does not identify the data: replacing the files in the same directory must give
 another run. :func:`data_fingerprint` hashes the files' bytes:
 
-* ``"cifar10"`` / ``"cifar100"``: the python-pickle files :func:`~theory.data.read_cifar` reads
+* ``"cifar10"`` / ``"cifar100"``: the python-pickle files :func:`~theory.data.read_cifar` reads (listed by
+  :func:`theory.data.files.data_files`, the reader's own rule)
   (``data_batch_1`` … ``data_batch_5``, ``test_batch`` / ``train``, ``test``), in ``data_dir`` or in its standard
   sub-directory, chosen by the same rule as the reader; other files in the directory do not count;
 * ``"npz"``: the ``.npz`` file itself.
@@ -22,17 +23,9 @@ import threading
 import time
 from pathlib import Path
 
-from .._checks import check_choice
+from .files import data_files
 
-__all__ = ["DATA_FILES", "RACY_SECONDS", "clear_cache", "data_files", "data_fingerprint", "files_fingerprint"]
-
-#: the files each file dataset's reader reads: ``(file names, standard sub-directory)`` (see
-#: :func:`theory.data.read_cifar`; ``"npz"`` reads the single file ``data_dir``).
-DATA_FILES = {
-    "cifar10": (("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"),
-                "cifar-10-batches-py"),
-    "cifar100": (("train", "test"), "cifar-100-python"),
-}
+__all__ = ["RACY_SECONDS", "clear_cache", "data_fingerprint", "files_fingerprint"]
 
 #: a cached digest is used only for files whose mtime is at least this much older than when they were hashed.
 RACY_SECONDS = 2.0
@@ -40,29 +33,6 @@ RACY_SECONDS = 2.0
 _CACHE: dict = {}
 _LOCK = threading.Lock()
 _CHUNK = 1 << 20
-
-
-def data_files(name: str, data_dir) -> list[Path]:
-    """The files the reader of dataset ``name`` reads from ``data_dir``, in reading order.
-
-    Example:
-      >>> import tempfile
-      >>> data_files("npz", tempfile.gettempdir() + "/set.npz")[0].name
-      'set.npz'
-
-    Raises:
-      ValueError: ``name`` is not a file dataset (``"cifar10"``, ``"cifar100"``, ``"npz"``), or ``data_dir`` is None.
-    """
-    check_choice(name, "name", (*DATA_FILES, "npz"))
-    if data_dir is None:
-        raise ValueError(f"data_dir must be given for dataset {name!r} (its files are fingerprinted), got None.")
-    root = Path(data_dir).expanduser()
-    if name == "npz":
-        return [root]
-    files, subdir = DATA_FILES[name]
-    if not (root / files[0]).exists() and (root / subdir).is_dir():  # the reader's rule
-        root = root / subdir
-    return [root / f for f in files]
 
 
 def _file_digest(path: Path) -> str:
