@@ -50,7 +50,7 @@ def test_clearly_negative_eigenvalue_refused():
 @pytest.mark.parametrize(
     "kernel, message",
     [
-        (np.array([[1.0, 0.5], [0.4, 1.0]]), "not symmetric"),
+        (np.array([[1.0, 0.5], [0.4, 1.0]]), "must be symmetric"),
         (np.array([[1.0, np.nan], [np.nan, 1.0]]), "NaN"),
         (np.ones((2, 3)), "square"),
         (np.ones(3), "2-D"),

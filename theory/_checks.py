@@ -263,16 +263,17 @@ def as_probabilities(p, name: str = "p", *, atol: float = 1e-6, shape: Sequence 
 def as_kernel(value, name: str = "k_train_train", *, rtol: float = 1e-10) -> np.ndarray:
     """A finite, square, symmetric float64 kernel matrix ``(n, n)``.
 
-    Symmetry is checked to ``rtol`` relative to max|K|: a Gram matrix computed in float64 is symmetric to
+    Symmetry is required as max|K − Kᵀ| ≤ ``rtol``·max|K|: a Gram matrix computed in float64 is symmetric to
     rounding; a larger asymmetry means the wrong matrix was passed.
     """
     kernel = as_matrix(value, name)
     if kernel.shape[0] != kernel.shape[1]:
         raise ValueError(f"{name} must be square (n, n), got shape {kernel.shape}.")
-    scale = np.max(np.abs(kernel), initial=0.0)
-    if not np.allclose(kernel, kernel.T, rtol=rtol, atol=rtol * scale):
-        raise ValueError(f"{name} must be symmetric (a Gram matrix K = ΦΦᵀ), got max |K − Kᵀ| = "
-                         f"{np.max(np.abs(kernel - kernel.T)):.3g}; symmetrise it with (K + K.T) / 2 if the "
+    scale = float(np.max(np.abs(kernel), initial=0.0))
+    asymmetry = float(np.max(np.abs(kernel - kernel.T), initial=0.0))
+    if asymmetry > rtol * max(scale, np.finfo(np.float64).tiny):
+        raise ValueError(f"{name} must be symmetric (a Gram matrix K = ΦΦᵀ), got max |K − Kᵀ| = {asymmetry:.3g} "
+                         f"> {rtol:g}·max|K| = {rtol * scale:.3g}; symmetrise it with (K + K.T) / 2 if the "
                          "asymmetry is rounding.")
     return kernel
 

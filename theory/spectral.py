@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import as_array, as_matrix, check_choice, psd_tolerance
+from ._checks import as_array, as_kernel, as_matrix, check_choice, check_nonempty, psd_tolerance
 from .topk import top_eigenpairs
 import scipy.linalg
 
@@ -81,20 +81,8 @@ class Spectrum:
         Raises:
             ValueError: not square, not finite, asymmetric, or an eigenvalue clearly negative.
         """
-        kernel = as_matrix(k_train_train, "k_train_train")
-        n = kernel.shape[0]
-        if kernel.shape != (n, n):
-            raise ValueError(f"k_train_train must be square (n, n), got shape {kernel.shape}.")
-        if n == 0:
-            raise ValueError("k_train_train is empty; need at least one training point.")
-        scale = float(np.max(np.abs(kernel)))
-        asymmetry = float(np.max(np.abs(kernel - kernel.T)))
-        if asymmetry > symmetry_rtol * max(scale, np.finfo(np.float64).tiny):
-            raise ValueError(
-                f"k_train_train is not symmetric: max|K - K^T| = {asymmetry:.3g} exceeds "
-                f"symmetry_rtol * max|K| = {symmetry_rtol * scale:.3g}; pass a symmetric kernel "
-                "(e.g. (K + K.T) / 2) or raise symmetry_rtol."
-            )
+        kernel = check_nonempty(as_kernel(k_train_train, "k_train_train", rtol=symmetry_rtol), "k_train_train",
+                                what="training point")
         kernel = 0.5 * (kernel + kernel.T)
         eigenvalues, eigenvectors = scipy.linalg.eigh(kernel)
         eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
