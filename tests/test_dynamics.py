@@ -328,8 +328,8 @@ def test_psd_tolerance_is_the_one_of_spectrum():
     lambda: linear_gd(np.zeros((0, 3)), np.zeros(0), learning_rate=0.1, steps=3),
 ], ids=["kernel_gd", "kernel_gd_sweep", "linear_gd"])
 def test_no_training_points_are_refused(call):
-    with pytest.raises(ValueError, match=r"(k_train_train|features_train) must hold at least one training point "
-                                         r"\(n >= 1\), got shape \(0, \d\)"):
+    with pytest.raises(ValueError, match=r"(k_train_train|features_train) must hold at least one training point, "
+                                         r"got shape \(0, \d\)"):
         call()
 
 

@@ -341,5 +341,5 @@ def test_a_kernel_that_is_not_psd_is_refused(simulate):
     lambda: linear_ce_gd(np.zeros((0, 3)), np.zeros((0, 2)), learning_rate=0.1, steps=3),
 ], ids=["kernel_ce_gd", "linear_ce_gd"])
 def test_no_training_points_are_refused(call):
-    with pytest.raises(ValueError, match=r"must hold at least one training point \(n >= 1\), got shape \(0, \d\)"):
+    with pytest.raises(ValueError, match=r"must hold at least one training point, got shape \(0, \d\)"):
         call()

@@ -20,7 +20,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from .._checks import as_array, as_kernel, as_probabilities, check_flag, check_integer, check_positive, check_psd
+from .._checks import (as_array, as_kernel, as_probabilities, check_flag, check_integer, check_nonempty,
+                       check_positive, check_psd)
 
 _DENSE_EIGEN_LIMIT = 256  # below this size a dense eigvalsh is cheaper than Lanczos
 SEED_RANGE = dict(minimum=-(2**63), maximum=2**63 - 1)  # any int64 seed
@@ -45,12 +46,6 @@ def largest_eigenvalue(dense: Callable[[], np.ndarray], apply: Callable, dimensi
         return float(np.max(error.eigenvalues, initial=0.0))
 
 
-def check_points(rows: int, name: str, shape) -> None:
-    """Refuse a simulation on no training points (``rows`` = 0), naming the argument and its shape."""
-    if rows < 1:
-        raise ValueError(f"{name} must hold at least one training point (n >= 1), got shape {tuple(shape)}.")
-
-
 def as_training_kernel(value, name: str = "k_train_train") -> np.ndarray:
     """The training kernel K: finite, square, symmetric (``as_kernel``), n ≥ 1 and positive semi-definite.
 
@@ -58,7 +53,7 @@ def as_training_kernel(value, name: str = "k_train_train") -> np.ndarray:
     learning-rate check, so a non-PSD K is refused for what it is, not blamed on the learning rate.
     """
     kernel = as_kernel(value, name)
-    check_points(kernel.shape[0], name, kernel.shape)
+    check_nonempty(kernel, name, what="training point")
     check_psd(kernel, name)
     return kernel
 

@@ -27,10 +27,9 @@ Z_test,0 − η K_*ᵀ A_t at the recorded steps only.
 """
 from __future__ import annotations
 
-from .._checks import as_array
+from .._checks import as_array, check_nonempty
 from ._validate import as_cross_kernel
 from ._validate import as_training_kernel
-from ._validate import check_points
 from ._validate import as_test_features
 from ._validate import check_finite
 from ._validate import check_stable
@@ -247,9 +246,9 @@ def linear_ce_gd(features_train, targets=None, *, learning_rate: float, steps: i
         ValueError: as :func:`kernel_ce_gd`, and features_test with a different p.
         FloatingPointError: non-finite weights.
     """
-    features = as_array(features_train, "features_train", ndim=2)
+    features = check_nonempty(as_array(features_train, "features_train", ndim=2), "features_train",
+                              what="training point")
     n, p = features.shape
-    check_points(n, "features_train", features.shape)
     test_features = as_test_features(features_test, p)
     for name, value in (("targets", targets), ("weights_0", weights_0), ("onehot_targets", onehot_targets),
                         ("teacher_logits", teacher_logits)):

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import as_array, check_integer, check_positive
+from .._checks import as_array, check_integer, check_nonempty, check_positive
 from ._validate import SEED_RANGE
 from ._validate import as_cross_kernel
 from ._validate import as_training_kernel
-from ._validate import check_points
 from ._validate import as_test_features
 from ._validate import check_finite
 from ._validate import check_stable
@@ -260,9 +259,9 @@ def linear_gd(
         FloatingPointError: the recorded weights or outputs are non-finite (e.g. SGD with small batches
             and a learning rate that is stable only for full-batch GD).
     """
-    features = as_array(features_train, "features_train", ndim=2)
+    features = check_nonempty(as_array(features_train, "features_train", ndim=2), "features_train",
+                              what="training point")
     n, p = features.shape
-    check_points(n, "features_train", features.shape)
     targets = _targets(y, n, "features_train")
     rate = check_positive(learning_rate, "learning_rate")
     schedule = Schedule(steps, record_every, checkpoints)
