@@ -174,7 +174,7 @@ def test_teacher_weight_zero_and_one_recover_one_hot_and_pure_distillation():
     assert sd.coefficients([0.0]).tolist() == [1.0, 0.0] and sd.coefficients([1.0]).tolist() == [0.0, 1.0]
 
 
-@given(weights=st.lists(st.floats(-3.0, 3.0).filter(lambda v: abs(v) > 1e-3), min_size=1, max_size=5))
+@given(weights=st.lists(st.floats(-3.0, 3.0).filter(lambda v: abs(v) > 0.1), min_size=1, max_size=5))
 def test_basis_expansion_equals_the_composed_chain_and_inverts(weights):
     filters = [th.ridge(0.4), th.flow(1.0), th.ridge(2.0), th.flow(0.3), th.ridge(1.0), th.flow(2.0)][:len(weights) + 1]
     lam = np.geomspace(1e-3, 10.0, 9)
@@ -182,7 +182,8 @@ def test_basis_expansion_equals_the_composed_chain_and_inverts(weights):
     expanded = sum(ak * b(lam) for ak, b in zip(a, sd.chain_basis(filters)))
     assert abs(a.sum() - 1.0) < 1e-12
     np.testing.assert_allclose(expanded, chain_filters(filters, weights)[-1](lam), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(sd.teacher_weights_from(a), weights, rtol=1e-10)
+    # ξ from ratios of tail sums of a: round-off (r + 1)·eps·max|a| / min tail ≤ 6·2e-16·3⁵/0.1⁵ ≈ 3e-8 at worst
+    np.testing.assert_allclose(sd.teacher_weights_from(a), weights, rtol=1e-7)
 
 
 def test_a_combination_that_is_no_chain_is_refused():

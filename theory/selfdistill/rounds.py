@@ -1,5 +1,5 @@
 """Repeated self-distillation: Borup & Andersen's weighted ridge rounds and their limit, and the optimal
-r-round chain of Pareek, Du & Oh (docs/selfdistill.md §3–§4).
+r-round chain of Pareek, Du & Oh (docs/selfdistill.md §4–§5).
 
 * Borup & Andersen (NeurIPS 2021): every round is ridge with strength c, h(λ) = λ/(λ + c), trained on
   (1 − ξ)Y + ξF_prev. The rounds G_j = h(1 − ξ + ξG_{j−1}) satisfy, with G_∞ = (1 − ξ)h/(1 − ξh),
