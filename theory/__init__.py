@@ -86,6 +86,7 @@ from . import kernels
 from . import krylov
 from . import metrics
 from . import regimes
+from . import selfdistill
 
 __version__ = "0.2.0"
 

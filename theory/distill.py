@@ -22,7 +22,7 @@ from .filters import Filter, compose, mix, ridge
 from .predict import Prediction, make_predictor
 from .spectral import Spectrum
 
-__all__ = ["Chain", "chain", "MobahiRounds", "mobahi_rounds"]
+__all__ = ["Chain", "chain", "chain_filters", "MobahiRounds", "mobahi_rounds"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -91,6 +91,47 @@ def chain(
     Returns:
         :class:Chain.
     """
+    filters, weights = _chain_arguments(filters, teacher_weights)
+    labels = np.asarray(y, dtype=np.float64)
+    options = dict(k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0)
+    predictions = [make_predictor(spectrum, labels, **options)(filters[0])]
+    for j in range(1, len(filters)):
+        xi = float(weights[j - 1])
+        targets = (1.0 - xi) * labels + xi * predictions[-1].train
+        predictions.append(make_predictor(spectrum, targets, **options)(filters[j]))
+    return Chain(tuple(predictions), chain_filters(filters, weights), (0.0, *map(float, weights)))
+
+
+def chain_filters(filters, teacher_weights=1.0) -> tuple:
+    """The effective filter G_j of every round of a chain, with respect to the labels Y (no data needed).
+
+        G_0 = g_0,    G_j = g_j * mix(ξ_j, G_{j−1})   (= g_j * G_{j−1} for ξ_j = 1)
+
+    This is the one place chains are composed: :func:`chain` trains the same rounds on data, and
+    :mod:`theory.selfdistill` evaluates their risk.
+
+    Example:
+        >>> import theory as th
+        >>> chain_filters([th.ridge(1.0)] * 2, teacher_weights=0.5)[-1]
+        ridge(strength=1) * mix(teacher_weight=0.5, teacher=ridge(strength=1))
+
+    Args:
+        filters: a sequence of at least one trained-model filter (round 0 is the teacher).
+        teacher_weights: ξ for rounds 1, 2, …: a number (all rounds) or a sequence of ``len(filters) − 1``.
+
+    Returns:
+        ``(G_0, …, G_r)``, one filter per round.
+    """
+    filters, weights = _chain_arguments(filters, teacher_weights)
+    effective = [filters[0]]
+    for j in range(1, len(filters)):
+        xi = float(weights[j - 1])
+        effective.append(compose(filters[j], effective[-1] if xi == 1.0 else mix(xi, effective[-1])))
+    return tuple(effective)
+
+
+def _chain_arguments(filters, teacher_weights):
+    """Validated ``(filters as a list, weights (len(filters) − 1,))`` of a chain."""
     filters = list(filters)
     if not filters:
         raise ValueError("filters must hold at least one filter (the teacher).")
@@ -107,17 +148,7 @@ def chain(
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError("teacher_weights must be finite.")
-
-    labels = np.asarray(y, dtype=np.float64)
-    options = dict(k_train_test=k_train_test, f_train_0=f_train_0, f_test_0=f_test_0)
-    predictions = [make_predictor(spectrum, labels, **options)(filters[0])]
-    effective = [filters[0]]
-    for j in range(1, len(filters)):
-        xi = float(weights[j - 1])
-        targets = (1.0 - xi) * labels + xi * predictions[-1].train
-        predictions.append(make_predictor(spectrum, targets, **options)(filters[j]))
-        effective.append(compose(filters[j], effective[-1] if xi == 1.0 else mix(xi, effective[-1])))
-    return Chain(tuple(predictions), tuple(effective), (0.0, *map(float, weights)))
+    return filters, weights
 
 
 @dataclass(frozen=True, repr=False)
