@@ -42,7 +42,7 @@ from ..evidence import Estimate, greater_than, judge  # noqa: F401 (judge, great
 
 __all__ = ["LEVEL", "REPLICATES", "MIN_SEEDS", "Bootstrap", "resample_indices", "point_replicates",
            "combine_seeds", "hierarchical", "percentile_interval", "fieller_interval", "ols_slopes",
-           "slope_interval", "mean_interval", "difference_interval", "ratio_interval"]
+           "slope_interval", "mean_interval", "difference_interval", "ratio_interval", "split_replicates"]
 
 #: the confidence level of every interval.
 LEVEL = 0.95
@@ -317,3 +317,32 @@ def ratio_interval(numerator_first, numerator_second, denominator_first, denomin
     value = boot.value
     return fieller_interval(value[0] - value[1], value[2] - value[3], reps[:, 0] - reps[:, 1],
                             reps[:, 2] - reps[:, 3], level)
+
+
+def split_replicates(split: str, phi_teacher, phis: dict, correct: dict, *, replicates: int = REPLICATES,
+                     seed=0) -> tuple:
+    """One seed's point replicates of a split's slopes and accuracies, paired (one resample for all models).
+
+    Names: ``{split}_slope`` for the role ``"student"`` and ``{role}_{split}_slope`` for the others (OLS slope of
+    their φ on ``phi_teacher``), ``{role}_{split}_accuracy`` for every role of ``correct`` (mean of a boolean
+    per-point correctness).
+
+    Args:
+      split: a name ("train", "test"). phi_teacher: ``(n,)``. phis: ``{role: (n,) φ}``. correct: ``{role: (n,)
+        bool}``. replicates, seed: as :func:`point_replicates`.
+
+    Returns:
+      ``(names, value (k,), replicates (B, k))``.
+    """
+    roles, scored = list(phis), list(correct)
+    names = ([f"{split}_slope" if role == "student" else f"{role}_{split}_slope" for role in roles]
+             + [f"{role}_{split}_accuracy" for role in scored])
+
+    def statistic(x, *arrays):
+        columns = [ols_slopes(x, y) for y in arrays[:len(roles)]]
+        columns += [np.asarray(a, dtype=np.float64).mean(axis=-1) for a in arrays[len(roles):]]
+        return np.stack(columns, axis=-1)
+
+    arrays = (phi_teacher, *(phis[r] for r in roles), *(correct[r] for r in scored))
+    value, reps = point_replicates(statistic, arrays, replicates=replicates, seed=seed)
+    return names, value, reps

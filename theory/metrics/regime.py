@@ -30,7 +30,7 @@ from .agreement import fidelity
 from .confidence import logit_confidence, ols_line
 from .probabilities import softmax
 
-__all__ = ["SATURATION", "phi_from_logits", "Regime", "regime"]
+__all__ = ["SATURATION", "phi_from_logits", "saturation", "Regime", "regime"]
 
 #: a target is saturated when its top probability exceeds 1 − SATURATION.
 SATURATION = 1e-3
@@ -69,6 +69,21 @@ def phi_from_logits(logits, classes=None) -> np.ndarray:
     others = z.copy()
     others[rows, classes] = -np.inf
     return z[rows, classes] - special.logsumexp(others, axis=1)
+
+
+def saturation(logits, temperature: float = 1.0) -> tuple[float, float]:
+    """How saturated a teacher's targets softmax(z/τ) are: ``(fraction with top probability > 1 − SATURATION,
+    mean entropy in nats)``.
+
+    Example:
+      >>> share, entropy = saturation(np.array([[20.0, 0.0], [0.0, 0.0]]))
+      >>> share, round(entropy, 6)  # the second row has entropy log 2
+      (0.5, 0.346574)
+    """
+    temperature = check_positive(temperature, "temperature")
+    targets = softmax(as_matrix(logits, "logits") / temperature)
+    entropy = -np.sum(special.xlogy(targets, targets), axis=1)
+    return float(np.mean(targets.max(axis=1) > 1 - SATURATION)), float(entropy.mean())
 
 
 @dataclass(frozen=True)
@@ -118,15 +133,13 @@ def regime(teacher_logits, student_logits, *, temperature: float = 1.0, clip: fl
                          f"{student.shape}.")
     if teacher.shape[0] < 2:
         raise ValueError(f"teacher_logits must have at least 2 points (rows) for a slope, got {teacher.shape[0]}.")
-    temperature = check_positive(temperature, "temperature")
     clip = check_real(clip, "clip", low=0, high=0.5, low_open=True, high_open=True)
     top = np.argmax(teacher, axis=1)
     x, y = phi_from_logits(teacher, top), phi_from_logits(student, top)
     slope = ols_line(x, y)[0]
     sx, sy = float(np.std(x)), float(np.std(y))
     correlation = float(np.corrcoef(x, y)[0, 1]) if sx > 0 and sy > 0 else float("nan")
-    targets = softmax(teacher / temperature)
-    entropy = -np.sum(special.xlogy(targets, targets), axis=1)
+    saturated, entropy = saturation(teacher, temperature)
     p_teacher, p_student = softmax(teacher), softmax(student)
     agree = fidelity(p_teacher, p_student)
     rows = np.arange(teacher.shape[0])
@@ -134,7 +147,6 @@ def regime(teacher_logits, student_logits, *, temperature: float = 1.0, clip: fl
     yc = logit_confidence(p_student[rows, top], clip)
     moved = (np.abs(xc - x) > 1e-6 * (1 + np.abs(x))) | (np.abs(yc - y) > 1e-6 * (1 + np.abs(y)))
     return Regime(slope=float(slope), correlation=correlation, spread_ratio=sy / sx if sx > 0 else float("nan"),
-                  saturation=float(np.mean(targets.max(axis=1) > 1 - SATURATION)),
-                  teacher_entropy=float(entropy.mean()), kl=float(agree.kl), agreement=float(agree.agreement),
+                  saturation=saturated, teacher_entropy=entropy, kl=float(agree.kl), agreement=float(agree.agreement),
                   clip_moved=float(np.mean(moved)), slope_clipped=float(ols_line(xc, yc)[0]),
                   n=int(teacher.shape[0]))

@@ -117,17 +117,6 @@ def regime(teacher: Run, student: Run, split: str = "train") -> dict:
 PER_SEED_REPLICATES = 1000
 
 
-def _statistic(roles: int, accuracies: int):
-    """Batched statistic over (φ_teacher, φ of ``roles`` models, correctness of ``accuracies`` models)."""
-
-    def statistic(x, *arrays):
-        slopes = [bootstrap.ols_slopes(x, y) for y in arrays[:roles]]
-        means = [np.asarray(a, dtype=np.float64).mean(axis=-1) for a in arrays[roles:roles + accuracies]]
-        return np.stack(slopes + means, axis=-1)
-
-    return statistic
-
-
 def replicates(runs: dict, *, deficits=None, count: int = PER_SEED_REPLICATES, seed: int = 0) -> dict:
     """Point-bootstrap replicates of one seed's statistics, paired within each split (JSON-ready).
 
@@ -147,15 +136,13 @@ def replicates(runs: dict, *, deficits=None, count: int = PER_SEED_REPLICATES, s
     slopers = [role for role in ("student", "control") if role in runs]
     for split in ("train", "test"):
         x = exaggeration(teacher, runs["student"], split).phi_teacher
-        phis = [exaggeration(teacher, runs[role], split).phi_student for role in slopers]
-        names += [("" if role == "student" else f"{role}_") + f"{split}_slope" for role in slopers]
-        correct = []
+        phis = {role: exaggeration(teacher, runs[role], split).phi_student for role in slopers}
+        correct = {}
         if split == "test":
             labels = data_for(teacher.config).y_test
-            correct = [probabilities(runs[role], "test").argmax(axis=1) == labels for role in runs]
-            names += [f"{role}_test_accuracy" for role in runs]
-        value, reps = bootstrap.point_replicates(_statistic(len(phis), len(correct)), (x, *phis, *correct),
-                                                 replicates=count, seed=rng)
+            correct = {role: probabilities(run, "test").argmax(axis=1) == labels for role, run in runs.items()}
+        split_names, value, reps = bootstrap.split_replicates(split, x, phis, correct, replicates=count, seed=rng)
+        names += split_names
         values.append(value)
         draws.append(reps)
     if deficits is not None and np.size(deficits):
