@@ -291,7 +291,8 @@ def main(argv=None) -> int:
     if args.out is not None:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(_json_ready(dict(claims=rows, name=args.name, **result)), indent=1)
+        text = json.dumps(_json_ready(dict(claims=rows, name=args.name, source="theory.measure", **result)),
+                          indent=1)
         atomic_write(out / "measure.json", lambda t: Path(t).write_text(text))
         atomic_write(out / "measure.md", lambda t: Path(t).write_text(f"# {args.name}\n\n{table}"))
     print(table, end="")
