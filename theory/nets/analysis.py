@@ -19,7 +19,7 @@ from .store import Run
 from .training import data_for
 
 __all__ = ["probabilities", "exaggeration", "underfit", "accuracy", "pair_summary", "regime", "PER_SEED_REPLICATES",
-           "replicates", "seed_bootstrap"]
+           "replicates", "pack_replicates", "correct", "seed_bootstrap"]
 
 
 def probabilities(run: Run, split: str = "train", epoch: int | None = None) -> np.ndarray:
@@ -137,11 +137,8 @@ def replicates(runs: dict, *, deficits=None, count: int = PER_SEED_REPLICATES, s
     for split in ("train", "test"):
         x = exaggeration(teacher, runs["student"], split).phi_teacher
         phis = {role: exaggeration(teacher, runs[role], split).phi_student for role in slopers}
-        correct = {}
-        if split == "test":
-            labels = data_for(teacher.config).y_test
-            correct = {role: probabilities(run, "test").argmax(axis=1) == labels for role, run in runs.items()}
-        split_names, value, reps = bootstrap.split_replicates(split, x, phis, correct, replicates=count, seed=rng)
+        scored = {role: correct(run, "test") for role, run in runs.items()} if split == "test" else {}
+        split_names, value, reps = bootstrap.split_replicates(split, x, phis, scored, replicates=count, seed=rng)
         names += split_names
         values.append(value)
         draws.append(reps)
@@ -151,9 +148,25 @@ def replicates(runs: dict, *, deficits=None, count: int = PER_SEED_REPLICATES, s
         names.append("c3_frac_positive")
         values.append(value)
         draws.append(reps)
-    table = np.ascontiguousarray(np.concatenate(draws, axis=1), dtype="<f4")
-    return dict(names=names, values=[float(v) for v in np.concatenate(values)], shape=list(table.shape),
+    return pack_replicates(names, np.concatenate(values), np.concatenate(draws, axis=1))
+
+
+def pack_replicates(names, values, draws) -> dict:
+    """One seed's statistics ``names``, their ``values`` (k,) and point replicates ``draws`` (B, k) as the
+    JSON-ready dict :func:`seed_bootstrap` reads (replicates as base64 of little-endian float32)."""
+    table = np.ascontiguousarray(draws, dtype="<f4")
+    if table.ndim != 2 or table.shape[1] != len(names) or len(values) != len(names):
+        raise ValueError(f"draws must be (B, {len(names)}) and values ({len(names)},) for names {list(names)}, got "
+                         f"shapes {table.shape} and {np.shape(values)}.")
+    return dict(names=list(names), values=[float(v) for v in values], shape=list(table.shape),
                 replicates=base64.b64encode(table.tobytes()).decode("ascii"))
+
+
+def correct(run: Run, split: str = "test") -> np.ndarray:
+    """``(m,)`` booleans: the run's final top-1 prediction equals the label (test, or the clean train labels)."""
+    data = data_for(run.config)
+    labels = data.y_test if split == "test" else data.y_train_clean
+    return probabilities(run, split).argmax(axis=1) == labels
 
 
 def _table(entry: dict) -> np.ndarray:
