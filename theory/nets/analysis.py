@@ -117,14 +117,14 @@ def regime(teacher: Run, student: Run, split: str = "train") -> dict:
 PER_SEED_REPLICATES = 1000
 
 
-def replicates(runs: dict, *, deficits=None, count: int = PER_SEED_REPLICATES, seed: int = 0) -> dict:
+def replicates(runs: dict, *, count: int = PER_SEED_REPLICATES, seed: int = 0) -> dict:
     """Point-bootstrap replicates of one seed's statistics, paired within each split (JSON-ready).
 
     ``runs``: ``{"teacher", "student", ["control", "late", "early"]}`` complete runs of one seed. Per split, the
     points are resampled once for all models: ``test_slope`` / ``train_slope`` (student) and
     ``control_{split}_slope`` (φ on the teacher's top-1 class, clipped form, as :func:`exaggeration`), and
-    ``{role}_test_accuracy`` for every role. ``deficits``: the matched C3 deficits (their own resample):
-    ``c3_frac_positive`` (skipped when there are none).
+    ``{role}_test_accuracy`` for every role. (C3's matched deficits are points of one trajectory, not samples:
+    they are not resampled; see :func:`theory.nets.outcome.intervals`.)
 
     Returns:
       ``{"names": [k], "values": [k], "shape": [count, k], "replicates": base64 of the (count, k) replicates as
@@ -140,12 +140,6 @@ def replicates(runs: dict, *, deficits=None, count: int = PER_SEED_REPLICATES, s
         scored = {role: correct(run, "test") for role, run in runs.items()} if split == "test" else {}
         split_names, value, reps = bootstrap.split_replicates(split, x, phis, scored, replicates=count, seed=rng)
         names += split_names
-        values.append(value)
-        draws.append(reps)
-    if deficits is not None and np.size(deficits):
-        value, reps = bootstrap.point_replicates(lambda d: np.mean(d > 0, axis=-1), (np.asarray(deficits),),
-                                                 replicates=count, seed=rng)
-        names.append("c3_frac_positive")
         values.append(value)
         draws.append(reps)
     return pack_replicates(names, np.concatenate(values), np.concatenate(draws, axis=1))

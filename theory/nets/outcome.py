@@ -11,7 +11,7 @@ import numpy as np
 
 from ..evidence import Claim, Estimate, at_least, greater_than
 from ..metrics import matched_deficit
-from ..metrics.bootstrap import fieller_interval
+from ..metrics.bootstrap import MIN_SEEDS, combine_seeds, fieller_interval
 from . import analysis, tracking
 from .experiment import Setting, control_config, student_config, switched_config, teacher_config
 from .training import data_for, train
@@ -56,7 +56,7 @@ def measure(setting: Setting, seed: int, run_dir, *, progress: bool = False) -> 
                   seconds=sum(r.summary()["seconds_total"] for r in runs.values()))
     for split in ("train", "test"):
         result.update(analysis.regime(teacher, student, split))
-    result["bootstrap"] = analysis.replicates(runs, deficits=deficit, seed=seed)
+    result["bootstrap"] = analysis.replicates(runs, seed=seed)
     return result
 
 
@@ -74,7 +74,8 @@ def intervals(row: dict) -> dict | None:
 
     Returns ``{"note", "test_slope", "train_slope", "control_test_slope", "kd_gain", "late_recovered",
     "c5_gap", "c3_frac_positive"}`` of :class:`~theory.evidence.Estimate` values (hierarchical over seeds from
-    :data:`theory.metrics.bootstrap.MIN_SEEDS` seeds, over points otherwise; ``late_recovered`` is Fieller's
+    :data:`theory.metrics.bootstrap.MIN_SEEDS` seeds, over points otherwise; C3 over seeds only, from
+    MIN_SEEDS seeds, a point value below — its matched points are epochs of one trajectory, not samples; ``late_recovered`` is Fieller's
     interval, NaN — not judged — unless the KD gain's interval lies above 0), or None for a row without
     replicates.
     """
@@ -88,7 +89,15 @@ def intervals(row: dict) -> dict | None:
     reps = boot.replicates
     late_reps = reps[:, column["late_test_accuracy"]] - reps[:, column["control_test_accuracy"]]
     gain_reps = reps[:, column["student_test_accuracy"]] - reps[:, column["control_test_accuracy"]]
-    c3 = analysis.seed_bootstrap(stored, ["c3_frac_positive"], seed=1)
+    # C3's matched points are epochs of one trajectory (not samples): only the seeds are resampled, from MIN_SEEDS
+    c3_values = np.array([entry.get("c3_frac_positive", np.nan) for entry in row.get("per_seed", ())
+                          if isinstance(entry, dict)], dtype=float)
+    c3_values = c3_values[np.isfinite(c3_values)]
+    if c3_values.size >= MIN_SEEDS:
+        draws = np.repeat(c3_values[:, None], boot.replicates.shape[0], axis=1)
+        c3 = combine_seeds(c3_values, draws, seed=1).estimate(0)
+    else:
+        c3 = Estimate(float(np.mean(c3_values)) if c3_values.size else float("nan"))
     kd_gain = boot.difference(column["student_test_accuracy"], column["control_test_accuracy"])
     # C2 presupposes a gain: the recovered fraction is judged only when the gain's interval lies above 0
     recovered = fieller_interval(late, gain, late_reps, gain_reps) if kd_gain.low > 0 else Estimate(float("nan"))
@@ -99,7 +108,7 @@ def intervals(row: dict) -> dict | None:
         slope_over_control=boot.difference(column["test_slope"], column["control_test_slope"]),
         kd_gain=kd_gain, late_recovered=recovered,
         c5_gap=boot.difference(column["student_test_accuracy"], column["teacher_test_accuracy"]),
-        c3_frac_positive=c3[0].estimate(0) if c3 is not None else Estimate(float("nan")))
+        c3_frac_positive=c3)
 
 
 def show(estimate: Estimate, digits: int = 3, sign: str = "") -> str:
