@@ -239,7 +239,8 @@ def markdown(results: dict, kinds: dict, descriptions: dict, stale: dict | None 
     out += ["", "## Figures", ""]
     for name in ran:
         result = results[name]
-        image = [] if result.get("source") == "theory.measure" else [f"![{name}]({name}.png)", ""]
+        measured = result.get("source") == "theory.measure"
+        image = [] if measured and not result.get("panels") else [f"![{name}]({name}.png)", ""]
         out += [f"### `{name}`", "", descriptions.get(name, ""), "", *image]
         for file in (stale or {}).get(name, []):
             out += [f"**Warning:** {file} does not belong to {name}.json (its SHA-256 differs from the one "
@@ -309,6 +310,22 @@ def settings_of(runs) -> tuple:
     return rows, tuple(dict(paper, ours=table.paper_match(paper, rows)) for paper in table.PAPER_ROWS)
 
 
+def _measure_panels(out, result: dict) -> bool:
+    """Draw ``<out>/measure.png`` from a ``measure.json`` (:mod:`figures.measured`); False when it cannot."""
+    try:
+        import matplotlib.pyplot as plt
+
+        from .measured import plot
+        from .output import save_figure
+
+        figure = plot(result)
+        save_figure(figure, Path(out) / "measure.png")
+        plt.close(figure)
+        return True
+    except (KeyError, TypeError, ValueError, IndexError):  # a measure.json without the per-seed panels
+        return False
+
+
 def build(out, names, kinds: dict, descriptions: dict, runs=None) -> tuple:
     """Write ``<out>/report.md`` and a self-contained ``<out>/report.html``; returns their paths.
 
@@ -324,6 +341,8 @@ def build(out, names, kinds: dict, descriptions: dict, runs=None) -> tuple:
         kinds["measure"] = "networks"
         descriptions = dict(descriptions, measure="runs trained elsewhere (python -m theory.measure)")
     results = load_results(out, names)
+    if results.get("measure") is not None:
+        results["measure"]["panels"] = _measure_panels(out, results["measure"])
     if not any(result is not None for result in results.values()):
         raise ResultsError(f"no figure results in {str(out)!r} (no <figure>.json there); run "
                            f"`python paper_figs.py --fig NAME --out {out}` first.")

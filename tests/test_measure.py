@@ -111,3 +111,16 @@ def test_target_logits_measure_saturation_on_the_augmented_views(tmp_path):
     train = result["per_seed"][0]["train"]["regime"]
     assert train["saturation_on"] == "target_logits" and train["saturation"] > 0.5
     assert result["per_seed"][0]["test"]["regime"]["saturation_on"] == "test_logits"
+
+
+def test_report_draws_the_panels_of_measured_runs(tmp_path):
+    from figures import report
+
+    paths = _runs(tmp_path)
+    out = tmp_path / "out"
+    assert measure.main(["--teacher", str(paths["teacher"]), "--student", str(paths["student"]), "--out", str(out),
+                         "--replicates", "200", "--name", "synthetic"]) == 0
+    md_path, _ = report.build(out, [], {}, {})
+    text = md_path.read_text()
+    assert "![measure](measure.png)" in text and (out / "measure.png").stat().st_size > 1000
+    assert "`measure` C1 test: slope" in text

@@ -134,4 +134,4 @@ def test_report_lists_runs_measured_elsewhere(tmp_path):
     save_json(dict(claims=[claim.to_dict()], source="theory.measure"), tmp_path / "measure.json")
     md_path, _ = report.build(tmp_path, [], {}, {})
     text = md_path.read_text()
-    assert "`measure` C1 test: slope 1.1 [1.05, 1.15]" in text and "![measure]" not in text
+    assert "`measure` C1 test: slope 1.1 [1.05, 1.15]" in text and "![measure]" not in text  # no panels stored
