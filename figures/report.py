@@ -173,7 +173,8 @@ def settings_markdown(rows: list, paper_rows=()) -> list:
         matched = paper.get("ours", [])
         ours = (f"ours: {len(matched)} row(s) above" if matched else "not run here (needs CIFAR and a GPU)")
         out.append(f"| **paper**: {paper['label']} | {paper['teacher_model']} → {paper['student_model']} | "
-                   f"paper's | – | {paper['teacher']:.2f}% | – | {paper['student']:.2f}% | – | – | – | – | {ours} |")
+                   f"paper's | – | {paper['teacher']:.2f}% | – | {paper['student']:.2f}% | – | – | – | – | "
+                   f"{ours} |")
     if not rows:
         out += ["", "No distilled student is stored in the run store; the network figures and the sweep store "
                     "theirs there (--runs)."]

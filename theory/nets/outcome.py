@@ -72,12 +72,12 @@ BOOTSTRAP_NAMES = ("test_slope", "train_slope", "control_test_slope", "control_t
 def intervals(row: dict) -> dict | None:
     """The 95 % bootstrap intervals of a sweep row, from its per-seed replicates (docs/uncertainty.md).
 
-    Returns ``{"note", "test_slope", "train_slope", "control_test_slope", "kd_gain", "late_recovered",
-    "c5_gap", "c3_frac_positive"}`` of :class:`~theory.evidence.Estimate` values (hierarchical over seeds from
-    :data:`theory.metrics.bootstrap.MIN_SEEDS` seeds, over points otherwise; C3 over seeds only, from
-    MIN_SEEDS seeds, a point value below — its matched points are epochs of one trajectory, not samples; ``late_recovered`` is Fieller's
-    interval, NaN — not judged — unless the KD gain's interval lies above 0), or None for a row without
-    replicates.
+    Returns ``{"note", "seeds", "test_slope", "train_slope", "control_test_slope", "slope_over_control",
+    "kd_gain", "late_recovered", "c5_gap", "c3_frac_positive"}``, :class:`~theory.evidence.Estimate` values:
+    hierarchical over seeds from :data:`theory.metrics.bootstrap.MIN_SEEDS` seeds, over points below; C3 over
+    seeds only, from MIN_SEEDS seeds, a point value below (its matched points are epochs of one trajectory, not
+    samples); ``late_recovered`` is Fieller's interval, NaN (not judged) unless the KD gain's interval lies above
+    0. None for a row without replicates.
     """
     stored = [entry.get("bootstrap") for entry in row.get("per_seed", ()) if isinstance(entry, dict)]
     main = analysis.seed_bootstrap(stored, BOOTSTRAP_NAMES, seed=0)
