@@ -193,12 +193,12 @@ def plot(data: dict):
             shown = (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval and None not in interval
                      and interval[0] == interval[0] else "")
             ax.set(xlabel="φ(p_teacher)  (teacher's top-1 class)", ylabel="φ(p_model)",
-                   title=f"τ = {result['temperature']:g}, {split}: slope {summary['slope']:.3f}{shown} "
+                   title=f"τ = {result['temperature']:g}, {split}: slope {summary['slope']:.3f}{shown}\n"
                          f"(control {summary['control_slope']:.3f})")
             ax.legend(loc="upper left")
     config = data["config"]["setting"]
     figure.suptitle(f"{config['dataset']}, {config['model']}, noise {config['label_noise']:g}, teacher "
-                    f"{config['teacher_epochs']} / student {config['student_epochs']} epochs; titles: mean slope over "
+                    f"{config['teacher_epochs']} / student {config['student_epochs']} epochs;\ntitles: mean slope over "
                     f"{len(data['seeds'])} seed(s) [95% bootstrap CI]; points and bins: seed {data['seeds'][0]}",
                     fontsize=9)
     return figure

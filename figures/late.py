@@ -105,7 +105,9 @@ def plot(data: dict):
             label="one-hot → KD at s")
     ax.plot(x, [mean["onehot"], *mean["kd_to_onehot"], mean["kd"]], "s-", ms=4, color=colours["teacher"],
             label="KD → one-hot at s")
-    ax.axhline(mean["kd"], color=colours["student"], ls=":", lw=1, label=f"pure KD {mean['kd']:.3f}")
+    gain = claims(data)[0].evidence  # the KD gain with its 95 % bootstrap interval
+    ax.axhline(mean["kd"], color=colours["student"], ls=":", lw=1,
+               label=f"pure KD {mean['kd']:.3f} (gain {_show(gain, '+')})")
     ax.axhline(mean["onehot"], color=colours["onehot"], ls=":", lw=1, label=f"pure one-hot {mean['onehot']:.3f}")
     ax.axhline(mean["teacher"], color="0.6", ls="--", lw=0.8, label=f"teacher {mean['teacher']:.3f}")
     config = data["config"]["setting"]

@@ -114,10 +114,11 @@ def plot(data: dict):
     first = {k: np.asarray(v) for k, v in data["temperatures"][0]["mean"].items()}
     centres = np.arange(1, len(first["teacher"]) + 1)
     ax_b.axhline(0, color="k", lw=0.7)
+    low_gaps = [c.evidence for c in claims(data) if c.claim.startswith("C1 underfit")]  # 95 % intervals
     for i, entry in enumerate(data["temperatures"]):
         mean = {k: np.asarray(v) for k, v in entry["mean"].items()}
         colour = colours["rounds"][i % len(colours["rounds"])]
-        label = f"KD student, τ = {entry['temperature']:g}"
+        label = f"KD student, τ = {entry['temperature']:g} (low-bin gap {_show(low_gaps[i])})"
         ax_a.plot(mean["teacher"], mean["student"], "o-", ms=3, color=colour, label=label)
         ax_b.plot(centres, mean["student"] - mean["teacher"], "o-", ms=3, color=colour, label=label)
     ax_a.plot(first["teacher"], first["control"], "s--", ms=3, color=colours["onehot"], label="one-hot control")
