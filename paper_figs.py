@@ -216,7 +216,7 @@ def _report(args) -> int:
     names = list(figures.available())
     descriptions = {name: figures.load(name).DESCRIPTION for name in names}
     try:
-        md_path, html_path = report.build(args.out, names, figures.kinds(names), descriptions)
+        md_path, html_path = report.build(args.out, names, figures.kinds(names), descriptions, runs=_runs(args))
     except report.ResultsError as error:
         raise UsageError(str(error)) from None
     except OSError as error:

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from theory.evidence import Claim, Estimate, greater_than, less_than
-from theory.metrics import exaggeration, softmax
+from theory.metrics import exaggeration, mean_interval, regime, slope_interval, softmax
 from theory.regimes import confidence_diagnostics, kernel_task, regime_map
 
 NAME = "exaggeration-theory"
@@ -99,9 +99,16 @@ def compute(config: Config = Config()) -> dict:
             p_teacher = softmax(logits[f"teacher_{split}"][0, 0])
             p_student = softmax(logits[f"student_{split}"][0, 0, s, u])
             fit = exaggeration(p_teacher, p_student, bins=config.bins)
+            below = fit.phi_teacher < fit.threshold  # the low-confidence points (median split)
             panel[split] = dict(
                 phi_teacher=fit.phi_teacher, phi_student=fit.phi_student, bin_teacher=fit.bin_teacher,
-                bin_student=fit.bin_student, **confidence_diagnostics(p_teacher, p_student, bins=config.bins))
+                bin_student=fit.bin_student, **confidence_diagnostics(p_teacher, p_student, bins=config.bins),
+                # 95 % bootstrap intervals over the points (docs/uncertainty.md) and the regime variables
+                slope_ci=list(slope_interval(fit.phi_teacher, fit.phi_student, seed=config.seed).bounds()),
+                frac_low_below_ci=list(mean_interval(fit.phi_student[below] < fit.phi_teacher[below],
+                                                     seed=config.seed).bounds()),
+                regime=regime(logits[f"teacher_{split}"][0, 0], logits[f"student_{split}"][0, 0, s, u],
+                              temperature=temperature).as_dict())
         scatters.append(panel)
 
     return dict(
@@ -132,8 +139,10 @@ def plot(data: dict):
             limits = [min(x.min(), y.min()), max(x.max(), y.max())]
             ax.plot(limits, limits, color=colours["theory"], ls="--", lw=1.0, label="y = x")
             grid = np.linspace(*limits, 2)
+            interval = values.get("slope_ci") or [None, None]
+            shown = f" [{interval[0]:.3f}, {interval[1]:.3f}]" if None not in interval else ""
             ax.plot(grid, values["slope"] * grid + values["intercept"], color=colours["teacher"],
-                    label=f"OLS slope {values['slope']:.3f}")
+                    label=f"OLS slope {values['slope']:.3f}{shown}")
             ax.plot(values["bin_teacher"], values["bin_student"], "o", ms=3.5, mfc="white",
                     mec=colours["onehot"], label="binned means")
             ax.set(xlabel="φ(p_teacher)", ylabel="φ(p_student)",
@@ -171,6 +180,10 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
+def _interval(bounds, digits: int = 3) -> str:
+    return "" if bounds[0] is None else f" [{bounds[0]:.{digits}f}, {bounds[1]:.{digits}f}]"
+
+
 def claims(data: dict) -> list:
     """C1 in each scatter setting and split; what moves the slope (budget, clip)."""
     result = []
@@ -178,16 +191,23 @@ def claims(data: dict) -> list:
     for panel in data["scatters"]:
         for split in ("train", "test"):
             values = panel[split]
+            slope_ci = values.get("slope_ci") or (None, None)
+            frac_ci = values.get("frac_low_below_ci") or (None, None)
+            regime = values.get("regime")
+            where = (f"; regime: teacher saturation {regime['saturation']:.2f}, r · σS/σT = "
+                     f"{regime['correlation']:.3f} · {regime['spread_ratio']:.3f}, clip moved "
+                     f"{regime['clip_moved']:.2f}" if regime else "")
             result.append(Claim(
                 claim="C1",
                 setting=f"{config['dataset']}, {split}, τ={panel['temperature']:g}, t̃={panel['student_steps']}, "
-                        f"T={config['teacher_steps']}, noise {config['label_noise']:g}",
+                        f"T={config['teacher_steps']}, noise {config['label_noise']:g}; 95% bootstrap CI over "
+                        f"points (one deterministic kernel model){where}",
                 statement="the student exaggerates the teacher's confidence (slope > 1) and is below it on "
                           "low-confidence points",
-                measured=f"slope {values['slope']:.3f} (binned {values['slope_binned']:.3f}), low below "
-                         f"{values['frac_low_below']:.2f}, high above {values['frac_high_above']:.2f}, all below "
-                         f"{values['frac_below']:.2f}",
-                evidence=(Estimate(values["slope"]), Estimate(values["frac_low_below"])),
+                measured=f"slope {values['slope']:.3f}{_interval(slope_ci)} (binned {values['slope_binned']:.3f}), "
+                         f"low below {values['frac_low_below']:.2f}{_interval(frac_ci, 2)}, high above "
+                         f"{values['frac_high_above']:.2f}, all below {values['frac_below']:.2f}",
+                evidence=(Estimate(values["slope"], *slope_ci), Estimate(values["frac_low_below"], *frac_ci)),
                 criterion=(greater_than(1.0), greater_than(0.5)),
                 criterion_text="slope > 1 and low-confidence fraction below > 0.5",
             ))

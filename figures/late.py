@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from theory.evidence import Claim, Estimate, at_least, greater_than
+from theory.metrics.bootstrap import fieller_interval, point_replicates
 from theory.nets import DEFAULT_RUN_DIR, analysis, experiment, train
 from theory.nets.experiment import Setting
 
@@ -41,7 +42,7 @@ class Config:
                                student_epochs=60, temperature=4.0, record=0)
     switch_fractions: tuple = (0.25, 0.5, 0.75)
     seed: int = 0
-    repeats: int = 3
+    repeats: int = 5  # ≥ 5: the bootstrap resamples the seed level (docs/uncertainty.md)
     run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
 
@@ -61,13 +62,27 @@ def compute(config: Config = Config()) -> dict:
     switches = sorted({min(epochs - 1, max(1, int(round(f * epochs)))) for f in config.switch_fractions})
     seeds = list(range(config.seed, config.seed + config.repeats))
     per_seed = []
+    middle = _middle(switches, epochs)
     for seed in seeds:
-        fit = lambda c: analysis.accuracy(train(c, config.run_dir, progress=config.progress), "test")  # noqa: E731
-        entry = dict(seed=seed, teacher=fit(experiment.teacher_config(setting, seed)),
-                     onehot=fit(experiment.control_config(setting, seed)),
-                     kd=fit(experiment.student_config(setting, seed)))
+        scored = {}  # per-point test correctness, for the paired bootstrap
+
+        def fit(c, role=None):
+            run = train(c, config.run_dir, progress=config.progress)
+            if role is not None:
+                scored[role] = analysis.correct(run, "test")
+            return analysis.accuracy(run, "test")
+
+        entry = dict(seed=seed, teacher=fit(experiment.teacher_config(setting, seed), "teacher"),
+                     onehot=fit(experiment.control_config(setting, seed), "onehot"),
+                     kd=fit(experiment.student_config(setting, seed), "kd"))
         for direction in ("onehot_to_kd", "kd_to_onehot"):
-            entry[direction] = [fit(experiment.switched_config(setting, seed, s, direction)) for s in switches]
+            entry[direction] = [fit(experiment.switched_config(setting, seed, s, direction),
+                                    direction if i == middle else None) for i, s in enumerate(switches)]
+        names = list(scored)
+        value, draws = point_replicates(lambda *a: np.stack([x.mean(axis=-1) for x in a], axis=-1),
+                                        tuple(scored[n] for n in names), replicates=analysis.PER_SEED_REPLICATES,
+                                        seed=seed)
+        entry["bootstrap"] = analysis.pack_replicates(names, value, draws)
         per_seed.append(entry)
     mean = {key: np.mean([s[key] for s in per_seed], axis=0).tolist()
             for key in ("teacher", "onehot", "kd", "onehot_to_kd", "kd_to_onehot")}
@@ -90,7 +105,9 @@ def plot(data: dict):
             label="one-hot → KD at s")
     ax.plot(x, [mean["onehot"], *mean["kd_to_onehot"], mean["kd"]], "s-", ms=4, color=colours["teacher"],
             label="KD → one-hot at s")
-    ax.axhline(mean["kd"], color=colours["student"], ls=":", lw=1, label=f"pure KD {mean['kd']:.3f}")
+    gain = claims(data)[0].evidence  # the KD gain with its 95 % bootstrap interval
+    ax.axhline(mean["kd"], color=colours["student"], ls=":", lw=1,
+               label=f"pure KD {mean['kd']:.3f} (gain {_show(gain, '+')})")
     ax.axhline(mean["onehot"], color=colours["onehot"], ls=":", lw=1, label=f"pure one-hot {mean['onehot']:.3f}")
     ax.axhline(mean["teacher"], color="0.6", ls="--", lw=0.8, label=f"teacher {mean['teacher']:.3f}")
     config = data["config"]["setting"]
@@ -102,34 +119,69 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
-def claims(data: dict) -> list:
-    """KD gain, C2 (late switch recovers ≥ half the gain), and the mirror (an early KD phase alone does not).
+def _middle(switches, epochs) -> int:
+    """The index of the switch closest to half the student's epochs (the one the claims read)."""
+    return int(np.argmin([abs(s - epochs / 2) for s in switches]))
 
-    Without a KD gain there is nothing to recover: C2 and its mirror are then not run.
+
+def _show(estimate: Estimate, sign: str = "") -> str:
+    if estimate.value != estimate.value:
+        return "–"
+    if estimate.interval is None or estimate.low != estimate.low:
+        return f"{estimate.value:{sign}.4f}"
+    return f"{estimate.value:{sign}.4f} [{estimate.low:{sign}.4f}, {estimate.high:{sign}.4f}]"
+
+
+def claims(data: dict) -> list:
+    """KD gain, C2 (late switch recovers ≥ half the gain), and the mirror (an early KD phase alone does not), with
+    95 % bootstrap intervals over the test points (paired: the same points for every run) and seeds (hierarchical
+    from 5 seeds; docs/uncertainty.md). C2 is Fieller's interval of the recovered fraction.
+
+    Without a KD gain whose interval lies above 0 there is nothing to recover: C2 and its mirror are not judged.
     """
     mean, config = data["mean"], data["config"]["setting"]
     switches = data["switch_epochs"]
-    middle = int(np.argmin([abs(s - config["student_epochs"] / 2) for s in switches]))
+    middle = _middle(switches, config["student_epochs"])
+    names = ("kd", "onehot", "onehot_to_kd", "kd_to_onehot")
+    combined = analysis.seed_bootstrap([s.get("bootstrap") for s in data["per_seed"]], names, seed=0)
     gain = mean["kd"] - mean["onehot"]
     late = mean["onehot_to_kd"][middle] - mean["onehot"]
     early = mean["kd_to_onehot"][middle] - mean["onehot"]
+    if combined is None:  # a result stored before intervals: point estimates
+        note = "point estimates"
+        gain_ci = Estimate(gain)
+        judged = gain > 0
+        recovered = Estimate(late / gain if judged else None)
+        mirror = Estimate(late - early if judged else None)
+    else:
+        boot, column = combined
+        note = boot.note
+        gain_ci = boot.difference(column["kd"], column["onehot"])
+        judged = gain_ci.low > 0
+        reps = boot.replicates
+        recovered = fieller_interval(
+            boot.value[column["onehot_to_kd"]] - boot.value[column["onehot"]], gain_ci.value,
+            reps[:, column["onehot_to_kd"]] - reps[:, column["onehot"]],
+            reps[:, column["kd"]] - reps[:, column["onehot"]]) if judged else Estimate(None)
+        mirror = boot.difference(column["onehot_to_kd"], column["kd_to_onehot"]) if judged else Estimate(None)
     setting = (f"{config['dataset']}, {config['model']}, noise {config['label_noise']:g}, {len(data['seeds'])} seed(s), "
-               f"switch at epoch {switches[middle]} of {config['student_epochs']}")
-    has_gain = gain > 0
+               f"switch at epoch {switches[middle]} of {config['student_epochs']}; {note}")
     return [
         Claim(claim="KD gain", setting=setting, statement="pure distillation beats pure one-hot training",
-              measured=f"test accuracy KD {mean['kd']:.4f}, one-hot {mean['onehot']:.4f} (gain {gain:+.4f})",
-              evidence=Estimate(gain), criterion=greater_than(0.0), criterion_text="gain > 0"),
+              measured=f"test accuracy KD {mean['kd']:.4f}, one-hot {mean['onehot']:.4f} (gain {_show(gain_ci, '+')})",
+              evidence=gain_ci, criterion=greater_than(0.0), criterion_text="gain > 0"),
         Claim(claim="C2", setting=setting,
               statement="one-hot then KD (late distillation) recovers much of the gain of distillation",
-              measured=(f"late switch {mean['onehot_to_kd'][middle]:.4f}: recovers "
-                        f"{late / gain:.2f} of the gain" if has_gain else f"late switch {mean['onehot_to_kd'][middle]:.4f}; no gain to recover"),
-              evidence=Estimate(late / gain if has_gain else None), criterion=at_least(0.5),
-              criterion_text="gain > 0 and recovered fraction ≥ 0.5"),
+              measured=(f"late switch {mean['onehot_to_kd'][middle]:.4f}: recovers {_show(recovered)} of the gain"
+                        if judged else f"late switch {mean['onehot_to_kd'][middle]:.4f}; not judged: no gain "
+                        "above 0 to recover"),
+              evidence=recovered, criterion=at_least(0.5),
+              criterion_text="gain > 0 and recovered fraction ≥ 0.5 (Fieller's 95% CI)"),
         Claim(claim="C2 (mirror)", setting=setting,
               statement="KD early then one-hot keeps less of the gain than the late switch",
               measured=(f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f} ({early / gain:.2f} of the gain) vs late "
-                        f"{late / gain:.2f}" if has_gain else f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f}; no gain"),
-              evidence=Estimate(late - early if has_gain else None), criterion=greater_than(0.0),
-              criterion_text="gain > 0 and early fraction < late fraction"),
+                        f"{late / gain:.2f}; late − early {_show(mirror, '+')}" if judged
+                        else f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f}; not judged: no gain"),
+              evidence=mirror, criterion=greater_than(0.0),
+              criterion_text="gain > 0 and early accuracy < late accuracy"),
     ]

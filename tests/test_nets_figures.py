@@ -102,3 +102,66 @@ def test_sweep_quick_grid_writes_tables(run_dir, tmp_path):
     assert rows[0]["name"] == "quick" and 0 <= rows[0]["student_test_accuracy"] <= 1
     assert "| quick |" in (tmp_path / "sweep.md").read_text()
     assert to_jsonable(rows) == rows
+
+
+def _seed_entry(rng, slope, gain, late, names=None):
+    """A fake per-seed sweep entry with bootstrap replicates around the given numbers."""
+    from theory.nets import analysis
+    from theory.nets.outcome import BOOTSTRAP_NAMES
+
+    centre = dict(test_slope=slope, train_slope=slope, control_test_slope=0.9, control_train_slope=0.9,
+                  teacher_test_accuracy=0.90, student_test_accuracy=0.85 + gain, control_test_accuracy=0.85,
+                  late_test_accuracy=0.85 + late, early_test_accuracy=0.85)
+    values = np.array([centre[n] for n in BOOTSTRAP_NAMES])
+    draws = values + 0.005 * rng.normal(size=(1000, len(values)))
+    return dict(centre, c3_frac_positive=0.9, bootstrap=analysis.pack_replicates(BOOTSTRAP_NAMES, values, draws))
+
+
+def test_sweep_claims_carry_intervals_and_the_seed_rule():
+    from theory.nets import outcome
+
+    rng = np.random.default_rng(0)
+    three = [_seed_entry(rng, 1.02, 0.05, 0.04) for _ in range(3)]
+    row = dict(name="fake", per_seed=three, **{k: np.mean([s[k] for s in three]) for k in three[0] if k != "bootstrap"})
+    claims = {c.claim: c for c in outcome.claims(row)}
+    slope = claims["C1 test"].evidence
+    assert slope.low < 1.02 < slope.high and claims["C1 test"].verdict == "reproduced"
+    assert "seed level not resampled" in claims["C1 test"].setting
+    assert claims["C2"].evidence.low < 0.8 < claims["C2"].evidence.high  # Fieller around 0.04 / 0.05
+    assert claims["C3"].evidence.interval is None  # trajectory points: only seeds resampled, from 5 seeds
+    # five seeds whose slopes straddle 1: the seed level makes the verdict inconclusive
+    five = [_seed_entry(rng, s, 0.05, 0.04) for s in (0.97, 1.06, 0.99, 1.08, 1.0)]
+    row5 = dict(name="fake", per_seed=five, **{k: np.mean([s[k] for s in five]) for k in five[0] if k != "bootstrap"})
+    claims5 = {c.claim: c for c in outcome.claims(row5)}
+    assert "hierarchical" in claims5["C1 test"].setting and claims5["C1 test"].verdict == "inconclusive"
+    assert claims5["C3"].evidence.interval is not None
+    # no gain: C2 not judged
+    flat = [_seed_entry(rng, 1.02, 0.0, 0.0) for _ in range(3)]
+    rowf = dict(name="flat", per_seed=flat, **{k: np.mean([s[k] for s in flat]) for k in flat[0] if k != "bootstrap"})
+    c2 = {c.claim: c for c in outcome.claims(rowf)}["C2"]
+    assert c2.verdict == "not run" and "not judged" in c2.measured
+    marks = outcome.verdicts(rowf)
+    assert marks["c2"] is None and "test_slope" in marks["intervals"]
+    assert "[" in outcome.markdown([dict(rowf, **marks, c3_median_deficit=0.1, teacher_train_accuracy=1.0)])
+
+
+def test_settings_table_from_the_stored_runs(run_dir, tmp_path):
+    from theory.nets import table
+
+    module = importlib.import_module("figures.exaggeration")
+    module.compute(module.Config.quick(run_dir=str(run_dir), progress=False))  # reused runs when already stored
+    rows = table.settings_rows(run_dir)
+    assert rows and all(r["dataset"] == "digits" for r in rows)
+    row = rows[0]
+    assert row["test_slope"][1] <= row["test_slope"][0] <= row["test_slope"][2]
+    assert 0 <= row["train_saturation"] <= 1 and row["control_test_accuracy"] is not None
+    assert table.paper_match(table.PAPER_ROWS[0], rows) == []
+    lines = "\n".join(report_settings(rows))
+    assert "not run here (needs CIFAR and a GPU)" in lines and "72.52%" in lines
+
+
+def report_settings(rows):
+    from figures import report
+    from theory.nets import table
+
+    return report.settings_markdown(rows, [dict(p, ours=table.paper_match(p, rows)) for p in table.PAPER_ROWS])

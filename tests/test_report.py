@@ -93,3 +93,45 @@ def test_report_build_refuses_no_results_and_names_a_corrupt_file(tmp_path):
     (tmp_path / "eigen.json").write_text("{")
     with pytest.raises(report.ResultsError, match="eigen.json"):
         report.load_results(tmp_path, ["eigen"])
+
+
+def test_cells_show_intervals_and_exact_tolerances():
+    from theory.evidence import Exact
+
+    with_ci = Claim(claim="C1", setting="s", statement="t", evidence=Estimate(1.02, 0.98, 1.06),
+                    criterion=greater_than(1.0), measured="slope 1.02").to_dict()
+    assert report.interval_text(with_ci) == " (95% CI [0.98, 1.06])" and with_ci["verdict"] == "inconclusive"
+    exact = Claim(claim="closed form", setting="s", statement="t", evidence=Exact(0.5, 1e-10),
+                  criterion=greater_than(0.0)).to_dict()
+    assert "exact ± 1e-10" in report.interval_text(exact)
+    shown = dict(with_ci, measured="slope 1.02 [0.98, 1.06]")
+    assert report.interval_text(shown) == ""  # already in the measured text
+    text = report.markdown({"fig": {"claims": [with_ci]}}, {"fig": "networks"}, {})
+    assert "95% CI [0.98, 1.06]" in text and "In which regime these verdicts were measured" in text
+    assert report.PAPER_COMMAND in text
+
+
+def test_settings_table_shows_the_paper_rows():
+    ours = dict(dataset="cifar100", label_noise=0.0, teacher="resnet56, 200 ep", student="resnet56, 200 ep",
+                teacher_model="resnet56", student_model="resnet56", temperature=4.0, seeds=5,
+                teacher_test_accuracy=[0.72, 0.71, 0.73], student_test_accuracy=[0.74, 0.73, 0.75],
+                control_test_accuracy=0.725, test_slope=[1.05, 1.01, 1.09], train_slope=[1.2, 1.1, 1.3],
+                bootstrap="95% hierarchical bootstrap CI (seeds, then points), 5 seeds", train_saturation=0.9,
+                train_teacher_entropy=0.01, test_correlation=0.9, test_spread_ratio=1.17, test_clip_moved=0.4)
+    paper = [dict(label="CIFAR-100 ResNet-56", teacher_model="resnet56", student_model="resnet56", teacher=72.52,
+                  student=74.55, ours=[ours]),
+             dict(label="noisy CIFAR-100", teacher_model="resnet56", student_model="resnet56", teacher=69.8,
+                  student=72.7, ours=[])]
+    lines = report.settings_markdown([ours], paper)
+    text = "\n".join(lines)
+    assert "1.050 [1.010, 1.090]" in text and "72.00% [71.0, 73.0]" in text and "0.90 / 0.01" in text
+    assert "ours: 1 row(s) above" in text and "not run here (needs CIFAR and a GPU)" in text
+
+
+def test_report_lists_runs_measured_elsewhere(tmp_path):
+    claim = Claim(claim="C1 test", setting="your runs", statement="t", evidence=Estimate(1.1, 1.05, 1.15),
+                  criterion=greater_than(1.0), measured="slope 1.1 [1.05, 1.15]")
+    save_json(dict(claims=[claim.to_dict()], source="theory.measure"), tmp_path / "measure.json")
+    md_path, _ = report.build(tmp_path, [], {}, {})
+    text = md_path.read_text()
+    assert "`measure` C1 test: slope 1.1 [1.05, 1.15]" in text and "![measure]" not in text  # no panels stored

@@ -11,7 +11,12 @@ Plain numpy float64 functions of arrays, each in one place:
   :func:`accuracy`, :func:`nll`, :func:`expected_calibration_error`, :func:`classification_report`;
 * :mod:`~theory.metrics.progress`: eigen progress — :func:`eigen_progress` and :func:`group_progress`
   (from :mod:`theory.spectral`), :func:`filter_group_progress` (closed form for a filter) and
-  :func:`matched_deficit` (claim C3).
+  :func:`matched_deficit` (claim C3);
+* :mod:`~theory.metrics.bootstrap`: 95 % bootstrap intervals over points and seeds (paired, hierarchical,
+  Fieller's ratio) — :func:`slope_interval`, :func:`difference_interval`, :func:`ratio_interval`,
+  :func:`mean_interval`, :func:`hierarchical`, :func:`combine_seeds` (docs/uncertainty.md);
+* :mod:`~theory.metrics.regime`: the regime variables beside a slope — :func:`regime` -> :class:`Regime`,
+  :func:`phi_from_logits` (exact log-odds from logits).
 
 Inputs are validated through ``theory._checks``; bad input raises ``ValueError`` naming the argument.
 """
@@ -35,6 +40,17 @@ from .progress import eigen_progress
 from .progress import filter_group_progress
 from .progress import group_progress
 from .progress import matched_deficit
+from .bootstrap import Bootstrap
+from .bootstrap import combine_seeds
+from .bootstrap import difference_interval
+from .bootstrap import hierarchical
+from .bootstrap import mean_interval
+from .bootstrap import point_replicates
+from .bootstrap import ratio_interval
+from .bootstrap import slope_interval
+from .regime import Regime
+from .regime import phi_from_logits
+from .regime import regime
 
 __all__ = [
     "softmax",
@@ -55,4 +71,15 @@ __all__ = [
     "group_progress",
     "filter_group_progress",
     "matched_deficit",
+    "Bootstrap",
+    "combine_seeds",
+    "difference_interval",
+    "hierarchical",
+    "mean_interval",
+    "point_replicates",
+    "ratio_interval",
+    "slope_interval",
+    "Regime",
+    "phi_from_logits",
+    "regime",
 ]

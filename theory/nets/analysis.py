@@ -3,18 +3,23 @@
 Everything here reads logits from the run store (:class:`~theory.nets.store.Run`) and turns them into
 probabilities with :func:`theory.metrics.softmax` (float64), so networks and theory are measured by the same code:
 confidence exaggeration (claim C1), the student's underfitting of the true class where the teacher is unsure,
-fidelity, and accuracies.
+fidelity, and accuracies; the regime variables of a pair (:func:`regime`) and per-seed bootstrap replicates of the
+claims' statistics (:func:`replicates`, :func:`seed_bootstrap`; docs/uncertainty.md).
 """
 from __future__ import annotations
+
+import base64
 
 import numpy as np
 
 from theory import metrics as theory_metrics
+from theory.metrics import bootstrap
 
 from .store import Run
 from .training import data_for
 
-__all__ = ["probabilities", "exaggeration", "underfit", "accuracy", "pair_summary"]
+__all__ = ["probabilities", "exaggeration", "underfit", "accuracy", "pair_summary", "regime", "PER_SEED_REPLICATES",
+           "replicates", "pack_replicates", "correct", "seed_bootstrap"]
 
 
 def probabilities(run: Run, split: str = "train", epoch: int | None = None) -> np.ndarray:
@@ -91,3 +96,94 @@ def pair_summary(teacher: Run, student: Run) -> dict:
         result[f"{split}_agreement"] = agreement.agreement
         result[f"{split}_kl"] = agreement.kl
     return result
+
+
+def regime(teacher: Run, student: Run, split: str = "train") -> dict:
+    """:func:`theory.metrics.regime` of a pair's final logits on ``split``, at the student's temperature.
+
+    On ``"train"`` the teacher's saturation is measured on the stored training points: without augmentation the
+    very inputs the student trains on; with augmentation their un-augmented versions (augmented views are not
+    stored). Keys are prefixed by the split: ``{split}_correlation``, ``{split}_spread_ratio``,
+    ``{split}_saturation``, ``{split}_teacher_entropy``, ``{split}_clip_moved``, ``{split}_slope_exact``.
+    """
+    measured = theory_metrics.regime(teacher.logits_at(None, split), student.logits_at(None, split),
+                                     temperature=student.config.temperature)
+    return {f"{split}_correlation": measured.correlation, f"{split}_spread_ratio": measured.spread_ratio,
+            f"{split}_saturation": measured.saturation, f"{split}_teacher_entropy": measured.teacher_entropy,
+            f"{split}_clip_moved": measured.clip_moved, f"{split}_slope_exact": measured.slope}
+
+
+#: point-bootstrap replicates stored per seed (the hierarchical interval resamples them, docs/uncertainty.md).
+PER_SEED_REPLICATES = 1000
+
+
+def replicates(runs: dict, *, count: int = PER_SEED_REPLICATES, seed: int = 0) -> dict:
+    """Point-bootstrap replicates of one seed's statistics, paired within each split (JSON-ready).
+
+    ``runs``: ``{"teacher", "student", ["control", "late", "early"]}`` complete runs of one seed. Per split, the
+    points are resampled once for all models: ``test_slope`` / ``train_slope`` (student) and
+    ``control_{split}_slope`` (φ on the teacher's top-1 class, clipped form, as :func:`exaggeration`), and
+    ``{role}_test_accuracy`` for every role. (C3's matched deficits are points of one trajectory, not samples:
+    they are not resampled; see :func:`theory.nets.outcome.intervals`.)
+
+    Returns:
+      ``{"names": [k], "values": [k], "shape": [count, k], "replicates": base64 of the (count, k) replicates as
+      little-endian float32}`` (compact in a sweep's JSON: about 50 kB per seed).
+    """
+    rng = np.random.default_rng(seed)
+    teacher = runs["teacher"]
+    names, values, draws = [], [], []
+    slopers = [role for role in ("student", "control") if role in runs]
+    for split in ("train", "test"):
+        x = exaggeration(teacher, runs["student"], split).phi_teacher
+        phis = {role: exaggeration(teacher, runs[role], split).phi_student for role in slopers}
+        scored = {role: correct(run, "test") for role, run in runs.items()} if split == "test" else {}
+        split_names, value, reps = bootstrap.split_replicates(split, x, phis, scored, replicates=count, seed=rng)
+        names += split_names
+        values.append(value)
+        draws.append(reps)
+    return pack_replicates(names, np.concatenate(values), np.concatenate(draws, axis=1))
+
+
+def pack_replicates(names, values, draws) -> dict:
+    """One seed's statistics ``names``, their ``values`` (k,) and point replicates ``draws`` (B, k) as the
+    JSON-ready dict :func:`seed_bootstrap` reads (replicates as base64 of little-endian float32)."""
+    table = np.ascontiguousarray(draws, dtype="<f4")
+    if table.ndim != 2 or table.shape[1] != len(names) or len(values) != len(names):
+        raise ValueError(f"draws must be (B, {len(names)}) and values ({len(names)},) for names {list(names)}, got "
+                         f"shapes {table.shape} and {np.shape(values)}.")
+    return dict(names=list(names), values=[float(v) for v in values], shape=list(table.shape),
+                replicates=base64.b64encode(table.tobytes()).decode("ascii"))
+
+
+def correct(run: Run, split: str = "test") -> np.ndarray:
+    """``(m,)`` booleans: the run's final top-1 prediction equals the label (test, or the clean train labels)."""
+    data = data_for(run.config)
+    labels = data.y_test if split == "test" else data.y_train_clean
+    return probabilities(run, split).argmax(axis=1) == labels
+
+
+def _table(entry: dict) -> np.ndarray:
+    """The ``(count, k)`` replicates of a :func:`replicates` dict (base64 of little-endian float32)."""
+    return np.frombuffer(base64.b64decode(entry["replicates"]), dtype="<f4").reshape(entry["shape"]).astype(
+        np.float64)
+
+
+def seed_bootstrap(stored, names, *, seed: int = 0) -> tuple:
+    """The hierarchical bootstrap over seeds (:func:`theory.metrics.combine_seeds`) of the statistics ``names``
+    from the per-seed dicts of :func:`replicates`; a seed without one of the names is dropped.
+
+    Returns ``(Bootstrap, {name: column})``; None when no seed has them all.
+    """
+    names = list(names)
+    values, draws = [], []
+    for entry in stored:
+        if not entry or not all(name in entry["names"] for name in names):
+            continue
+        columns = [entry["names"].index(name) for name in names]
+        values.append(np.asarray(entry["values"], dtype=np.float64)[columns])
+        draws.append(_table(entry)[:, columns])
+    if not values or len({d.shape[0] for d in draws}) != 1:
+        return None
+    return (theory_metrics.combine_seeds(np.array(values), np.array(draws), seed=seed),
+            {name: column for column, name in enumerate(names)})

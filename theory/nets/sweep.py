@@ -50,8 +50,8 @@ def run_sweep(settings, seeds, run_dir, *, progress: bool = False, log=print) ->
         per_seed = [measure(setting, seed, run_dir, progress=progress) for seed in seeds]
         mean = {key: finite_mean([r[key] for r in per_seed]) for key in per_seed[0]}
         row = dict(setting=dataclasses.asdict(setting), name=setting.name, seeds=list(seeds), **mean)
+        row["per_seed"] = per_seed  # before the verdicts: their intervals resample the seeds' replicates
         row.update(verdicts(row))
-        row["per_seed"] = per_seed
         rows.append(row)
         log(f"[{time.perf_counter() - tick:6.1f} s] {setting.name:<40} test slope {row['test_slope']:.3f} "
             f"(control {row['control_test_slope']:.3f}) train slope {row['train_slope']:.3f} "
