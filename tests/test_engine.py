@@ -66,6 +66,14 @@ def test_local_cluster_listens_on_localhost_with_pinned_workers(dask_client):
     expected = worker_environment()
     assert all(values == expected for values in env.values())
     assert expected["PJRT_NPROC"] == str(sequential_threads())
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import numpy  # noqa: F401  (loads the BLAS whose threads are compared)
+
+    def blas_threads():
+        return sorted((pool["internal_api"], pool["num_threads"]) for pool in threadpoolctl.threadpool_info())
+
+    here = blas_threads()  # numpy's BLAS read its thread count when the worker imported it: as here
+    assert all(there == here for there in dask_client.run(blas_threads).values())
 
 
 def test_graph_on_a_cluster_equals_the_graph_here(dask_client):

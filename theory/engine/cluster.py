@@ -59,6 +59,7 @@ def local_cluster(workers: int | None = None, *, threads: int | None = None, gpu
       dashboard: unused (kept for the command line): the scheduler always serves its HTTP endpoints, and the
         dashboard when ``bokeh`` is installed, on a free port of 127.0.0.1 (``client.dashboard_link``).
     """
+    import dask
     from distributed import LocalCluster
 
     gpus = visible_gpus() if gpus is None else [str(g) for g in gpus]
@@ -69,11 +70,15 @@ def local_cluster(workers: int | None = None, *, threads: int | None = None, gpu
         env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         options.update(resources={"GPU": 1}, preload=["theory.engine.environment"])
     _spawn()
-    # the scheduler serves HTTP (health, metrics; the dashboard with bokeh) even without a dashboard: a free port
-    # of 127.0.0.1, never another interface
-    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOCALHOST,
-                        dashboard_address=f"{LOCALHOST}:0", env=env,
-                        silence_logs=logging.ERROR, **options)
+    # The nanny sets its "pre-spawn" variables (OMP/MKL/OPENBLAS_NUM_THREADS=1 by default) before the worker
+    # process imports numpy, which reads them then: the thread counts must be among them (a variable set in this
+    # process's environment takes precedence there, as it does for a sequential run here).
+    pre_spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ"), **env}
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": pre_spawn}):
+        # the scheduler serves HTTP (health, metrics; the dashboard with bokeh) even without a dashboard: a free
+        # port of 127.0.0.1, never another interface
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host=LOCALHOST,
+                            dashboard_address=f"{LOCALHOST}:0", env=env, silence_logs=logging.ERROR, **options)
 
 
 def connect(address: str, timeout: float = 10.0):
