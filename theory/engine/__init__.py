@@ -10,14 +10,27 @@
 * :mod:`~theory.engine.faults` -- fault injection (a worker that dies once).
 
 Part of the core: it imports neither ``theory.nets`` nor ``figures``, so network sweeps
-(:mod:`theory.nets.sweep`) and kernel-model sweeps can both use it. ``dask`` and ``distributed`` are imported
-when a cluster is started, not with ``theory``. Guide: docs/sweeps.md.
+(:mod:`theory.nets.sweep`) and kernel-model sweeps can both use it. ``dask``, ``distributed`` and ``tqdm`` are
+imported when used, not with ``theory``. Guide: docs/sweeps.md.
 """
-from .cluster import LOCALHOST, SchedulerUnreachable, connect, default_workers, local_cluster, open_client
-from .cluster import slurm_cluster, slurm_job_script
-from .environment import compilation_cache_dir, sequential_threads, visible_gpus, worker_environment
+from .cluster import LOCALHOST
+from .cluster import SchedulerUnreachable
+from .cluster import connect
+from .cluster import default_workers
+from .cluster import local_cluster
+from .cluster import open_client
+from .cluster import slurm_cluster
+from .cluster import slurm_job_script
+from .environment import compilation_cache_dir
+from .environment import sequential_threads
+from .environment import visible_gpus
+from .environment import worker_environment
 from .faults import exit_once
-from .graph import Task, TaskResult, describe_error, run_graph, task_resources
+from .graph import Task
+from .graph import TaskResult
+from .graph import describe_error
+from .graph import run_graph
+from .graph import task_resources
 
 __all__ = ["Task", "TaskResult", "run_graph", "task_resources", "describe_error", "open_client", "local_cluster",
            "connect", "slurm_cluster", "slurm_job_script", "default_workers", "LOCALHOST", "SchedulerUnreachable",

@@ -21,8 +21,8 @@ import logging
 from .._checks import check_integer, check_positive
 from .environment import sequential_threads, visible_gpus, worker_environment
 
-__all__ = ["default_workers", "local_cluster", "connect", "slurm_cluster", "slurm_job_script", "open_client", "LOCALHOST",
-           "SchedulerUnreachable"]
+__all__ = ["default_workers", "local_cluster", "connect", "slurm_cluster", "slurm_job_script", "open_client",
+           "LOCALHOST", "SchedulerUnreachable"]
 
 #: the address every cluster this module starts listens on, unless told otherwise.
 LOCALHOST = "127.0.0.1"
@@ -45,7 +45,7 @@ def default_workers(gpus=None) -> int:
 
 
 def local_cluster(workers: int | None = None, *, threads: int | None = None, gpus=None,
-                  memory_fraction: float | None = None, cache_dir=None, dashboard: bool = False):
+                  memory_fraction: float | None = None, cache_dir=None):
     """An embedded :class:`distributed.LocalCluster` of worker processes on 127.0.0.1.
 
     Args:
@@ -56,8 +56,9 @@ def local_cluster(workers: int | None = None, *, threads: int | None = None, gpu
         ``{"GPU": 1}`` and keeps one device.
       memory_fraction: the share of a GPU's memory one worker may take (None: on demand).
       cache_dir: the XLA compilation cache (default per machine).
-      dashboard: unused (kept for the command line): the scheduler always serves its HTTP endpoints, and the
-        dashboard when ``bokeh`` is installed, on a free port of 127.0.0.1 (``client.dashboard_link``).
+
+    The scheduler serves its HTTP endpoints (and the dashboard, when ``bokeh`` is installed:
+    ``client.dashboard_link``) on a free port of 127.0.0.1, like everything else here.
     """
     import dask
     from distributed import LocalCluster
@@ -164,7 +165,8 @@ def open_client(workers: int | None = None, *, scheduler: str | None = None, slu
 
     Exactly one of: ``scheduler`` (:func:`connect`), ``slurm`` (options of :func:`slurm_cluster`, scaled to
     ``jobs`` jobs), else ``workers`` local processes (:func:`local_cluster` with the options ``local``;
-    ``workers=1`` runs in this process, no cluster; None: :func:`default_workers`). What it started is closed at the end.
+    ``workers=1`` runs in this process, no cluster; None: :func:`default_workers`). What it started is closed
+    at the end.
 
     Example:
       >>> with open_client(1) as client:

@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from tqdm.auto import tqdm
-
 from .._checks import check_integer
 
 __all__ = ["Task", "TaskResult", "run_graph", "task_resources", "describe_error"]
@@ -135,6 +133,8 @@ def run_graph(tasks, client=None, *, retries: int = 1, progress: bool = True,
     Returns:
       ``{key: TaskResult}`` in dependency order.
     """
+    from tqdm.auto import tqdm
+
     order = _ordered(tasks)
     retries = check_integer(retries, "retries", minimum=0)
     results: dict = {}

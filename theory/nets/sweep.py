@@ -38,7 +38,6 @@ import hashlib
 import json
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -208,14 +207,13 @@ def sweep_settings(settings, seeds, run_dir, *, client=None, out=None, progress:
     done_records: dict = {}
 
     def complete(i):
-        tick = time.perf_counter()
         row, records = _row(settings[i], seeds, {s: uses[(i, s)] for s in seeds if (i, s) in uses}, finished,
                             {s: failed[(i, s)] for s in seeds if (i, s) in failed})
         done_rows[i], done_records[i] = row, records
         if out is not None:
             order = sorted(done_rows)
             write_files(out, [done_rows[j] for j in order], [r for j in order for r in done_records[j]])
-        log(_summary_line(row) + f" [written in {time.perf_counter() - tick:.1f} s]" * (out is not None))
+        log(_summary_line(row))
 
     def on_result(result):
         finished[result.key] = result
@@ -275,8 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--threads", type=int, default=None,
                        help="XLA/BLAS threads per worker (local default: this machine's cores, as a sequential "
                             "run: bit-identical numbers on CPU; SLURM default: cores / worker processes)")
+    where.add_argument("--memory-fraction", dest="memory_fraction", type=float, default=None,
+                       help="share of a GPU's memory one worker may take (default: allocate on demand)")
     where.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for --scheduler (default 10)")
-    where.add_argument("--dashboard", action="store_true", help="serve the Dask dashboard on 127.0.0.1 (local)")
     slurm = parser.add_argument_group("SLURM (with --slurm)")
     slurm.add_argument("--queue", default=None, help="partition (#SBATCH -p)")
     slurm.add_argument("--account", default=None, help="account (#SBATCH -A)")
@@ -308,7 +307,7 @@ def slurm_options(args) -> dict:
     """The :func:`theory.engine.slurm_cluster` options of parsed arguments."""
     return dict(queue=args.queue, account=args.account, walltime=args.walltime, cores=args.cores,
                 memory=args.memory, gpus_per_job=args.gpus_per_job, host=args.host, interface=args.interface,
-                prologue=tuple(args.prologue), threads=args.threads)
+                prologue=tuple(args.prologue), threads=args.threads, memory_fraction=args.memory_fraction)
 
 
 def main(argv=None) -> int:
@@ -323,17 +322,20 @@ def main(argv=None) -> int:
     if args.only:
         settings = [s for s in settings if any(o in s.name for o in args.only)]
     runs = runs_dir(args)
-    where = dict(scheduler=args.scheduler, timeout=args.timeout)
-    if args.slurm:
-        where.update(slurm=slurm_options(args), jobs=args.jobs)
+    for name in ("workers", "threads", "jobs", "seeds"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}.")
+    if args.scheduler is not None:
+        where = dict(scheduler=args.scheduler, timeout=args.timeout)
+    elif args.slurm:
+        where = dict(slurm=slurm_options(args), jobs=args.jobs)
     else:
-        where.update(workers=args.workers, threads=args.threads, dashboard=args.dashboard)
-        if args.scheduler is not None:
-            where = dict(scheduler=args.scheduler, timeout=args.timeout)
+        where = dict(workers=args.workers, threads=args.threads, memory_fraction=args.memory_fraction)
     try:
         with open_client(**where) as client:
-            if client is not None and getattr(client, "dashboard_link", None) and args.dashboard:
-                print(f"dashboard: {client.dashboard_link}", file=sys.stderr)
+            if client is not None:
+                print(f"Dask scheduler {client.scheduler.address} (dashboard {client.dashboard_link})",
+                      file=sys.stderr)
             gpus = bool(args.gpus_per_job) if args.slurm else None
             resources = task_resources(client, gpus) if client is not None else None
             result = sweep_settings(settings, range(args.seeds), runs, client=client, out=Path(args.out),

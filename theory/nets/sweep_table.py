@@ -48,7 +48,8 @@ def _failures(rows) -> str:
                          f"{failure['error'].replace('|', '/')} |")
     if not lines:
         return ""
-    return "\n## Failed runs\n\n| setting | seed | role | status | error |\n|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
+    head = "\n## Failed runs\n\n| setting | seed | role | status | error |\n|---|---|---|---|---|\n"
+    return head + "\n".join(lines) + "\n"
 
 
 def _csv_text(records) -> str:
