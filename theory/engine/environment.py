@@ -60,8 +60,11 @@ def compilation_cache_dir(root=None) -> str:
     """A per-machine XLA compilation cache: ``<root>/<hostname>`` (root default ``~/.cache/kd-theory/xla``).
 
     Per machine because a compiled executable is specific to the CPU/GPU it was compiled for, and a home
-    directory is often shared by the nodes of a cluster.
+    directory is often shared by the nodes of a cluster. Without ``root``, ``$JAX_COMPILATION_CACHE_DIR`` (if
+    set in this process) is used as it is.
     """
+    if root is None and os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return os.environ["JAX_COMPILATION_CACHE_DIR"]
     root = Path(root) if root is not None else Path.home() / ".cache" / "kd-theory" / "xla"
     return str(root / socket.gethostname())
 
