@@ -37,3 +37,18 @@ def key():
     import jax
 
     return jax.random.key(0)
+
+
+@pytest.fixture(scope="session")
+def dask_client(tmp_path_factory):
+    """A 2-worker LocalCluster on 127.0.0.1 (threads pinned as this process's), shared by the engine and sweep
+    tests: starting one costs seconds."""
+    from distributed import Client
+
+    from theory.engine import local_cluster
+
+    cluster = local_cluster(2, gpus=(), cache_dir=tmp_path_factory.mktemp("xla-cache"))
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

@@ -81,6 +81,7 @@ from .data import load_mnist1d
 from . import data
 from . import denoise
 from . import dynamics
+from . import engine
 from . import evidence
 from . import kernels
 from . import krylov
