@@ -33,7 +33,7 @@ from ..dynamics import kernel_ce_replay
 from ..kernels import empirical_ntk
 from .config import TrainConfig
 from .optim import make_schedule
-from .training import batch_order, data_for, initial_variables, model_for, predict_logits, train
+from .training import batch_order, data_for, initial_variables, model_for, train
 
 __all__ = ["KERNELS", "init_kernel", "linearised_logits", "PairPrediction", "predict_pair", "deviation",
            "agreement"]
