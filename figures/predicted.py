@@ -177,12 +177,12 @@ def plot(data: dict):
     _scatter(axes[1], widest, f"(b) {widest['name']}", colours)
 
     ax = axes[2]
-    for entry in data["settings"]:
+    for number, entry in enumerate(data["settings"]):
         train = entry["train"]
         ax.plot(train["slope_predicted"], train["slope_measured"], "o", color=colours["student"] if entry["exact"]
                 else colours["onehot"])
         ax.annotate(entry["name"], (train["slope_predicted"], train["slope_measured"]), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+                    xytext=(4, 8 * (number % 3) - 8), textcoords="offset points")  # staggered: close points
     for entry in data["widths"]["entries"]:
         train = entry["train"]
         ax.plot(train["slope_predicted"], train["slope_measured"], "s", mfc="white", color=colours["theory"])
