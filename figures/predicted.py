@@ -118,6 +118,11 @@ def compute(config: Config = Config()) -> dict:
         agreement=linearised.agreement(on_teacher, "train"),
         change_student=_relative(on_teacher.logits["train"]["student_predicted"], z_full["student_predicted"],
                                  z_full["student_init"]))
+    end = _predict(base, config, student_kernel="teacher_end")  # re-linearised at the teacher's end point
+    result["teacher_end_kernel"] = dict(
+        agreement=linearised.agreement(end, "train"),
+        change_student=_relative(end.logits["train"]["student_predicted"], z_full["student_predicted"],
+                                 z_full["student_init"]))
     settings = [result["default"]]
     for name, changes in config.variants:
         setting = replace(base, name=name, **dict(changes))

@@ -33,7 +33,7 @@ from ..dynamics import kernel_ce_replay
 from ..kernels import empirical_ntk
 from .config import TrainConfig
 from .optim import make_schedule
-from .training import batch_order, data_for, initial_variables, model_for, train
+from .training import batch_order, data_for, final_variables, initial_variables, model_for, train
 
 __all__ = ["KERNELS", "init_kernel", "linearised_logits", "PairPrediction", "predict_pair", "deviation",
            "agreement"]
@@ -49,9 +49,9 @@ def _identity(config: TrainConfig) -> tuple:
             config.data_seed, config.data_options)
 
 
-def _apply(config: TrainConfig, data):
+def _apply(config: TrainConfig, data, run=None):
     model = model_for(config, data)
-    variables = initial_variables(config, data)
+    variables = initial_variables(config, data) if run is None else final_variables(run)
     shape = data.input_shape
 
     def apply_fn(params, x):
@@ -61,22 +61,25 @@ def _apply(config: TrainConfig, data):
     return apply_fn, variables["params"]
 
 
-def init_kernel(config: TrainConfig, kernel: str = "full", test_index=None) -> np.ndarray:
+def init_kernel(config: TrainConfig, kernel: str = "full", test_index=None, *, run=None) -> np.ndarray:
     """Empirical NTK of ``config``'s network at its initialisation (cached for the last four requests).
 
     ``test_index`` None: on the training points, ``(n, n, C, C)`` (``"full"``) or ``(n, n)`` (``"traced"``,
     the mean over outputs); else between the training points and the test points ``test_index``, ``(n, m, …)``.
-    Computed by :func:`theory.kernels.empirical_ntk` in the network's float32 (structured for dense networks).
+    ``run``: a complete run of ``config``; the kernel is then taken at its *final* parameters (a re-linearisation
+    at the end point). Computed by :func:`theory.kernels.empirical_ntk` in the network's float32 (structured
+    for dense networks).
     """
     check_choice(kernel, "kernel", KERNELS)
     index = None if test_index is None else tuple(np.asarray(test_index).tolist())
-    key = (_identity(config), kernel, index)
-    full_key = (_identity(config), "full", index)
+    point = None if run is None else run.hash
+    key = (_identity(config), point, kernel, index)
+    full_key = (_identity(config), point, "full", index)
     if key not in _CACHE and kernel == "traced" and full_key in _CACHE:  # the trace of the cached blocks
         return np.trace(_CACHE[full_key], axis1=2, axis2=3) / _CACHE[full_key].shape[2]
     if key not in _CACHE:
         data = data_for(config)
-        apply_fn, params = _apply(config, data)
+        apply_fn, params = _apply(config, data, run)
         x2 = None if index is None else data.flat_test()[list(index)]
         while len(_CACHE) >= 4:
             _CACHE.pop(next(iter(_CACHE)))
@@ -140,7 +143,8 @@ class PairPrediction:
 
     Attributes:
       student: the student's config (its ``teacher`` the teacher's).
-      kernel: ``"full"`` or ``"traced"``; student_kernel: ``"student"`` (its own Θ₀) or ``"teacher"``.
+      kernel: ``"full"`` or ``"traced"``; student_kernel: ``"student"`` (its own Θ₀), ``"teacher"`` (the
+        teacher's Θ₀) or ``"teacher_end"`` (the teacher's NTK after training).
       exact: whether everything the networks did is modelled (False with weight decay).
       logits: ``{split: {name: (n or m, C)}}`` for split ``"train"`` / ``"test"`` and names ``teacher_actual``,
         ``teacher_predicted``, ``student_actual``, ``student_predicted`` (on the predicted teacher),
@@ -182,13 +186,14 @@ def predict_pair(student: TrainConfig, run_dir, *, kernel: str = "full", student
       student: a student config (``student.teacher`` the one-hot teacher); plain SGD, cross-entropy.
       run_dir: the run store.
       kernel: ``"full"`` (C × C blocks; memory 8 n² C² bytes) or ``"traced"``.
-      student_kernel: ``"student"`` (the student's own Θ₀, its own initial logits) or ``"teacher"`` (the
+      student_kernel: ``"student"`` (the student's own Θ₀, its own initial logits), ``"teacher"`` (the
         teacher's Θ₀ with the student's initial logits: what changes when the student is given its teacher's
-        kernel).
+        kernel) or ``"teacher_end"`` (the student re-linearised on the teacher's NTK at the teacher's end point,
+        the kernel training has learned, still from the student's initial logits).
       test_points: how many test points (the first ones) to predict as well (0: none).
       progress: progress bars of the training.
     """
-    check_choice(student_kernel, "student_kernel", ("student", "teacher"))
+    check_choice(student_kernel, "student_kernel", ("student", "teacher", "teacher_end"))
     if student.teacher is None:
         raise ValueError("student must have a teacher (a distillation config).")
     teacher = student.teacher
@@ -205,9 +210,12 @@ def predict_pair(student: TrainConfig, run_dir, *, kernel: str = "full", student
         logits["test"][f"{role}_actual"] = run.logits_at(None, "test")[test_index].astype(np.float64)
         logits["test"][f"{role}_init"] = run.logits_at(0, "test")[test_index].astype(np.float64)
     tick = time.perf_counter()
-    kernel_source = {"teacher": teacher, "student": teacher if student_kernel == "teacher" else student}
-    kernels = {role: (init_kernel(config, kernel), init_kernel(config, kernel, test_index) if test_points else None)
-               for role, config in kernel_source.items()}
+    end = runs["teacher"] if student_kernel == "teacher_end" else None
+    kernel_source = {"teacher": (teacher, None), "student": (student, None) if student_kernel == "student" else
+                     (teacher, end)}
+    kernels = {role: (init_kernel(config, kernel, run=at),
+                      init_kernel(config, kernel, test_index, run=at) if test_points else None)
+               for role, (config, at) in kernel_source.items()}
     seconds = {"kernels": time.perf_counter() - tick}
     tick = time.perf_counter()
     init = logits["train"]["teacher_init"], (logits["test"]["teacher_init"] if test_points else None)
