@@ -30,6 +30,7 @@ _REGISTRY = {
     "underfit": "figures.underfit",
     "late": "figures.late",
     "bias-nn": "figures.bias_nn",
+    "predicted": "figures.predicted",
     "xi": "figures.xi",
 }
 

@@ -70,11 +70,20 @@ def test_late_quick(run_dir, tmp_path):
     assert all(0 <= a <= 1 for a in data["mean"]["onehot_to_kd"] + data["mean"]["kd_to_onehot"])
 
 
+def test_predicted_quick(run_dir, tmp_path):
+    data, claims = run_quick("predicted", run_dir, tmp_path)
+    entries = data["widths"]["entries"]
+    assert entries[-1]["train"]["logit_error_student"] < entries[0]["train"]["logit_error_student"]
+    points = data["default"]["points"]["train"]
+    assert len(points["deviation_actual"]) == len(points["deviation_predicted"]) == 200  # kept for intervals
+    assert data["default"]["exact"] and not any(c.verdict == "not run" for c in claims)
+
+
 def test_network_configs_hold_a_setting():
-    from figures import bias_nn, exaggeration, late, underfit
+    from figures import bias_nn, exaggeration, late, predicted, underfit
     from theory.nets.experiment import Setting
 
-    for module in (exaggeration, underfit, late, bias_nn):
+    for module in (exaggeration, underfit, late, bias_nn, predicted):
         for config in (module.Config(), module.Config.quick()):
             assert isinstance(config.setting, Setting)
             assert not {"dataset", "model", "label_noise", "teacher_epochs"} & set(config.__dataclass_fields__)

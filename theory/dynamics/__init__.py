@@ -9,6 +9,8 @@ Layout (docs/maths.md §2–§4):
 * ``squared``: the squared loss; :func:`kernel_gd`, :func:`kernel_gd_sweep`, :func:`linear_gd`;
 * ``cross_entropy``: softmax cross-entropy, its gradient, :func:`distillation_targets`;
 * ``cross_entropy_gd``: :func:`kernel_ce_gd`, :func:`kernel_ce_gd_sweep`, :func:`linear_ce_gd`;
+* ``replay``: :func:`kernel_ce_replay`, a given minibatch sequence on a traced or full C × C kernel (a network's
+  linearisation, docs/linearised.md);
 * ``_validate``: the checks the simulators share (stability η·λ_max·h < 2, divergence, per-run arguments).
 """
 from .cross_entropy import cross_entropy
@@ -23,6 +25,7 @@ from .driver import Schedule
 from .driver import descent
 from .driver import simulate
 from .models import Trajectory
+from .replay import kernel_ce_replay
 from .squared import kernel_gd
 from .squared import kernel_gd_sweep
 from .squared import linear_gd
@@ -38,6 +41,7 @@ __all__ = [
     "distillation_targets",
     "kernel_ce_gd",
     "kernel_ce_gd_sweep",
+    "kernel_ce_replay",
     "kernel_gd",
     "kernel_gd_sweep",
     "linear_ce_gd",

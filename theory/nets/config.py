@@ -28,7 +28,7 @@ from ..data.fingerprint import data_fingerprint
 
 __all__ = ["TrainConfig", "MODELS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "SWITCH_DIRECTIONS", "FORMAT_VERSION"]
 
-MODELS = ("mlp", "cnn1d", "cnn2d", "resnet20", "resnet56")
+MODELS = ("mlp", "cnn1d", "cnn2d", "resnet20", "resnet56", "mlp_ntk")
 OPTIMIZERS = ("sgd", "adam")
 SCHEDULES = ("constant", "cosine", "step")
 LOSSES = ("ce", "mse")

@@ -40,6 +40,7 @@ class Setting:
     optimizer: str = "sgd"
     learning_rate: float = 0.05
     momentum: float = 0.9
+    schedule: str = "cosine"
     batch_size: int = 128
     loss: str = "ce"
     teacher_epochs: int = 60
@@ -66,7 +67,7 @@ def teacher_config(setting: Setting, seed: int = 0) -> TrainConfig:
                        data_options=setting.data_options, label_noise=setting.label_noise,
                        weight_decay=setting.weight_decay, optimizer=setting.optimizer,
                        learning_rate=setting.learning_rate, momentum=setting.momentum,
-                       batch_size=setting.batch_size, loss=setting.loss, epochs=setting.teacher_epochs,
+                       schedule=setting.schedule, batch_size=setting.batch_size, loss=setting.loss, epochs=setting.teacher_epochs,
                        seed=100 * seed,
                        record_epochs=track_epochs(setting.teacher_epochs, setting.record) if setting.same_init else ())
 

@@ -7,6 +7,10 @@ fan-out, as in the reference implementations).
 
 ================  =============================================================================================
 ``"mlp"``         flatten, ``depth`` × (Dense(width) → ReLU), Dense(C). Defaults width 512, depth 2.
+``"mlp_ntk"``     the same MLP in the NTK parameterisation (:func:`theory.kernels.ntk_mlp`: every layer
+                  σ_w/√fan_in · h W + σ_b b, W, b ~ N(0, 1), σ_w = √2, σ_b = 0.1), whose empirical NTK tends to
+                  :func:`theory.kernels.relu_ntk` as the width grows (the lazy-regime control of
+                  :mod:`theory.nets.linearised`). Defaults width 512, depth 1.
 ``"cnn1d"``       inputs ``(L, channels)``; ``depth`` × (Conv1D(width, kernel 5, stride 2, SAME) → ReLU), flatten,
                   Dense(C) (Greydanus 2020's MNIST-1D CNN, 32 instead of 25 channels). Defaults 32, 3.
 ``"cnn2d"``       inputs ``(H, W, channels)``; layer i: Conv 3 × 3 (width · 2^i channels) → ReLU → 2 × 2 max-pool
@@ -24,10 +28,10 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-__all__ = ["MLP", "CNN1D", "CNN2D", "ResNet", "make_model", "DEFAULT_SIZES"]
+__all__ = ["MLP", "MLPNTK", "CNN1D", "CNN2D", "ResNet", "make_model", "DEFAULT_SIZES"]
 
 #: model -> (default width, default depth); ResNet depth comes from the name.
-DEFAULT_SIZES = {"mlp": (512, 2), "cnn1d": (32, 3), "cnn2d": (32, 2), "resnet20": (16, 20), "resnet56": (16, 56)}
+DEFAULT_SIZES = {"mlp": (512, 2), "mlp_ntk": (512, 1), "cnn1d": (32, 3), "cnn2d": (32, 2), "resnet20": (16, 20), "resnet56": (16, 56)}
 
 
 class MLP(nn.Module):
@@ -42,6 +46,20 @@ class MLP(nn.Module):
         for width in self.widths:
             x = nn.relu(nn.Dense(width)(x))
         return nn.Dense(self.num_classes)(x)
+
+
+class MLPNTK(nn.Module):
+    """ReLU MLP on flattened inputs in the NTK parameterisation (:class:`theory.kernels.NTKMLP`, σ_w = √2, σ_b = 0.1)."""
+
+    width: int
+    depth: int
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x, train: bool = False):
+        from theory.kernels.mlp import ntk_mlp  # flax is loaded here anyway
+
+        return ntk_mlp(self.depth, self.width, 2.0**0.5, 0.1, output_dim=self.num_classes)(x.reshape((x.shape[0], -1)))
 
 
 class CNN1D(nn.Module):
@@ -126,7 +144,7 @@ def make_model(model: str, input_shape: tuple, num_classes: int, *, width: int |
       )
 
     Args:
-      model: ``"mlp"``, ``"cnn1d"``, ``"cnn2d"``, ``"resnet20"`` or ``"resnet56"``.
+      model: ``"mlp"``, ``"mlp_ntk"``, ``"cnn1d"``, ``"cnn2d"``, ``"resnet20"`` or ``"resnet56"``.
       input_shape: e.g. ``(40, 1)`` (1-D, for ``cnn1d``), ``(32, 32, 3)`` (images, for ``cnn2d``/ResNets);
         the MLP accepts any shape.
       num_classes: C ≥ 2.
@@ -146,6 +164,8 @@ def make_model(model: str, input_shape: tuple, num_classes: int, *, width: int |
     input_shape = tuple(input_shape)
     if model == "mlp":
         return MLP(widths=(width,) * depth, num_classes=num_classes)
+    if model == "mlp_ntk":
+        return MLPNTK(width=width, depth=depth, num_classes=num_classes)
     if model == "cnn1d":
         if len(input_shape) != 2:
             raise ValueError(f"model 'cnn1d' needs inputs of shape (length, channels), got {input_shape}.")

@@ -38,7 +38,7 @@ from .optim import make_optimizer
 from .store.claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
 
-__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits"]
+__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits", "batch_order"]
 
 _EVAL_BATCH = 1024
 
@@ -160,9 +160,7 @@ def _build_step(structure: tuple, config: TrainConfig):
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    @jax.jit
-    def order_fn(order_key, epoch):
-        return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+    order_fn = jax.jit(functools.partial(_epoch_order, n=n, batch=batch, steps=steps))
 
     @functools.partial(jax.jit, donate_argnums=0)
     def step_fn(state, x_all, y_all, teacher_all, teacher_variables, index, step_key, step, weight, temperature):
@@ -180,6 +178,27 @@ def _build_step(structure: tuple, config: TrainConfig):
         return {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}, loss
 
     return order_fn, step_fn
+
+
+def _epoch_order(order_key, epoch, *, n: int, batch: int, steps: int):
+    """The (steps, batch) training-point indices of epoch ``epoch``: a permutation drawn from
+    ``fold_in(order_key, epoch)``, its first steps · batch entries (the last incomplete batch dropped)."""
+    return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+
+
+def batch_order(config: TrainConfig, data: NetData | None = None) -> np.ndarray:
+    """``(epochs · S, b)`` int64: the training-point indices of every optimiser step of ``config``, in order.
+
+    Exactly the minibatches :func:`train` uses (epoch e's permutation from ``fold_in(fold_in(key(seed), 1), e)``,
+    S = ⌊n / b⌋ steps of b = min(batch_size, n) points); a linearised prediction replays them
+    (:mod:`theory.nets.linearised`).
+    """
+    data = data_for(config) if data is None else data
+    batch, steps = min(config.batch_size, data.n_train), _steps_per_epoch(config, data)
+    order_key = jax.random.fold_in(jax.random.key(config.seed), 1)
+    epochs = [np.asarray(_epoch_order(order_key, jnp.asarray(e, jnp.int32), n=data.n_train, batch=batch,
+                                      steps=steps)) for e in range(config.epochs)]
+    return np.concatenate(epochs).astype(np.int64)
 
 
 def _epoch_fn(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model):
