@@ -60,7 +60,10 @@ LENGTH = 3  # a trajectory's length: filters in one product broadcast (3,) again
 def trained(draw):
     """A filter of one trained model, parameters scaled to λ_max = 1: one value or a trajectory of LENGTH."""
     kind = draw(st.sampled_from(["gd", "flow", "ridge"]))
-    values = {"gd": st.integers(0, 40), "flow": st.floats(0.0, 20.0), "ridge": st.floats(1e-3, 10.0)}[kind]
+    # flow times are 0 or ≥ 1e-6: at t·λ ≪ 1 the Krylov flow is exact to round-off relative to ‖y‖ (it forms
+    # block − e^{−Kt}·block), not relative to outputs of size t·λ·‖y‖ (test_tiny_flow_steps_are_exact_to_round_off)
+    flow_times = st.one_of(st.just(0.0), st.floats(1e-6, 20.0))
+    values = {"gd": st.integers(0, 40), "flow": flow_times, "ridge": st.floats(1e-3, 10.0)}[kind]
     value = draw(st.lists(values, min_size=LENGTH, max_size=LENGTH) if draw(st.booleans()) else values)
     if kind == "gd":
         return th.gd(draw(st.floats(0.05, 1.9)), value)
@@ -243,3 +246,25 @@ def test_diverging_gd_is_refused():
     kernel, cross, y, f0, f0_test = problem(7, 20, 3, 0)  # λ_max = 1: η = 2.5 diverges
     with pytest.raises(ValueError, match="learning_rate"):
         th.krylov.predict(kernel, y, th.gd(2.5, 2000))
+
+
+@pytest.mark.parametrize("time", [5e-324, 1e-300, 1e-17, 1e-9])
+@pytest.mark.parametrize("dense", [True, False])
+def test_tiny_flow_steps_are_exact_to_round_off(time, dense):
+    """Flow steps so short that s‖K‖ underflows crashed scipy's expm_multiply (division by zero); they now take a
+    second-order Taylor step. Outputs are exact to round-off relative to the targets' size, alone, after a
+    step of 0, inside a trajectory and in a product."""
+    for n in (2, 30):
+        _check_tiny_flow(time, dense, *problem(3, n, 3, 2, rank=max(1, n // 3)))
+
+
+def _check_tiny_flow(time, dense, kernel, cross, y, f0, f0_test):
+    scale = np.max(np.abs(np.concatenate([y, f0]))) * 1e-12
+    for filter in (th.flow(time), th.flow([0.0, time, 1.0]), th.flow(time) * th.flow(1.0),
+                   th.gd(0.5, 3) * th.flow(time)):
+        fast = th.krylov.predict(kernel if dense else sla.aslinearoperator(kernel), y, filter, k_train_test=cross,
+                                 f_train_0=f0, f_test_0=f0_test)
+        exact = th.predict(th.Spectrum.from_kernel(kernel), y, filter, k_train_test=cross, f_train_0=f0,
+                           f_test_0=f0_test)
+        assert np.max(np.abs(fast.train - exact.train)) < scale
+        assert np.max(np.abs(fast.test - exact.test)) < scale

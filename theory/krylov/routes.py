@@ -4,6 +4,8 @@ See :mod:`theory.krylov` for the table of routes, their cost in products and wha
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse.linalg as sla
 
@@ -105,6 +107,24 @@ def _gd_route(learning_rate: float, switch: int | None = None):
     return route
 
 
+#: a flow step s with s·‖B‖ below this is taken by a second-order Taylor step (relative error < 2e-25).
+_TAYLOR_STEP = 1e-8
+
+
+def _norm_bound(kernel) -> float:
+    """An upper bound on ‖K‖₁ (cached): the trace for a dense PSD kernel ≥ λ_max = ‖K‖₂; for an operator the
+    1-norm estimate of scipy (``onenormest``, a lower bound in general, so doubled: steps this close to the
+    Taylor threshold are rare, and a step over it only costs expm_multiply's exact route)."""
+    if getattr(kernel, "norm_bound", None) is None:
+        if kernel.trace is not None:
+            kernel.norm_bound = kernel.trace * math.sqrt(kernel.n)  # ‖K‖₁ ≤ √n ‖K‖₂ ≤ √n tr K
+        else:
+            operator = sla.LinearOperator((kernel.n, kernel.n), matvec=lambda v: kernel(np.reshape(v, (-1, 1))),
+                                          rmatvec=lambda v: kernel(np.reshape(v, (-1, 1))), dtype=np.float64)
+            kernel.norm_bound = 2.0 * float(sla.onenormest(operator))
+    return kernel.norm_bound
+
+
 def _flow_route(values, block, kernel, test):
     """e^{−Kt}·block and tφ₁(−Kt)·block for sorted times, chained (e^{t₂B} = e^{(t₂ − t₁)B} e^{t₁B}).
 
@@ -143,8 +163,14 @@ def _flow_route(values, block, kernel, test):
             augmented = sla.LinearOperator((size, size), matvec=lambda v: forward(np.reshape(v, (-1, 1))).ravel(),
                                            rmatvec=lambda v: adjoint(np.reshape(v, (-1, 1))).ravel(), matmat=forward,
                                            rmatmat=adjoint, dtype=np.float64)
-            trace = 0.0 if kernel.trace is None else -step * kernel.trace
-            state = sla.expm_multiply(augmented, state, traceA=trace)
+            if step < _TAYLOR_STEP and step * (_norm_bound(kernel) + 1.0) < _TAYLOR_STEP:  # bound: only then
+                # e^{sB} = I + sB + (sB)²/2 to (s‖B‖)³/6 < 2e-25 relative (scipy's expm_multiply divides by zero
+                # when s‖B‖ underflows); ‖B‖₁ ≤ ‖K‖₁ + 1 since the columns of `scaled` have ‖·‖₁ = 1.
+                first = forward(state)
+                state = state + first + 0.5 * forward(first)
+            else:
+                trace = 0.0 if kernel.trace is None else -step * kernel.trace
+                state = sla.expm_multiply(augmented, state, traceA=trace)
         previous = float(time)
         train[index] = block - state[:n, :width]
         if test:
