@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from theory import metrics as theory_metrics
 
-from .._checks import check_nonnegative, check_positive
+from .._checks import check_integer, check_nonnegative, check_positive
 
 from .config import TrainConfig
 from .data import NetData, load_data
@@ -39,7 +39,8 @@ from .optim import make_optimizer
 from .store.claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
 
-__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits"]
+__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits",
+           "step_seconds"]
 
 _EVAL_BATCH = 1024
 
@@ -216,6 +217,49 @@ def _epoch_fn(config: TrainConfig, model, n: int, batch: int, steps: int, teache
         return state, jnp.mean(jnp.stack(losses))
 
     return epoch_fn
+
+
+def step_seconds(config: TrainConfig, steps: int = 3) -> float:
+    """Seconds per optimiser step of ``config``'s training on this machine: best of ``steps`` timed steps after
+    one untimed step (compilation excluded), nothing stored. A student's teacher is not trained: its logits are
+    zeros, or, with augmentation, its initial weights are evaluated on the views (the same work). Used by
+    :func:`theory.nets.plan.plan`.
+
+    Example:
+      >>> step_seconds(TrainConfig(dataset="digits", model="mlp", width=32), steps=2) > 0
+      True
+    """
+    steps = check_integer(steps, "steps", minimum=1)
+    data = data_for(config)
+    model = model_for(config, data)
+    augmentation = config.augmentation()
+    augmentation.check_input(data.input_shape, config.dataset)
+    batch = min(config.batch_size, data.n_train)
+    per_epoch = _steps_per_epoch(config, data)
+    teacher_model, teacher_variables, teacher_logits = None, None, None
+    if config.teacher is not None:
+        if augmentation.active:
+            teacher_model = model_for(config.teacher, data)
+            teacher_variables = initial_variables(config.teacher, data)
+        else:
+            teacher_logits = jnp.zeros((data.n_train, data.num_classes), jnp.float32)
+    order_fn, step_fn, _ = _compiled(_structure(config, model, data.n_train, batch, per_epoch, teacher_model),
+                                     config)
+    root = jax.random.key(config.seed)
+    order = order_fn(jax.random.fold_in(root, 1), jnp.int32(0))
+    step_key = jax.random.fold_in(root, 2)
+    state = _template(config, data, per_epoch)
+    x, y = jnp.asarray(data.x_train), jnp.asarray(data.one_hot_train(), jnp.float32)
+    weight, temperature = jnp.float32(config.kd_weight(0)), jnp.float32(config.temperature)
+    best = float("inf")
+    for i in range(steps + 1):
+        tick = time.perf_counter()
+        state, loss = step_fn(state, x, y, teacher_logits, teacher_variables, order, np.int32(i % per_epoch),
+                              step_key, jnp.int32(0), weight, temperature)
+        loss.block_until_ready()
+        if i:
+            best = min(best, time.perf_counter() - tick)
+    return best
 
 
 def _epoch_metrics(epoch, logits_train, logits_test, data, extra) -> dict:
