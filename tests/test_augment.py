@@ -172,3 +172,31 @@ def test_augmented_mnist1d_student_trains_and_resumes_identically(tmp_path):
     resumed = nets.train(student, tmp_path / "b", progress=False)
     np.testing.assert_array_equal(whole.logits()["test"], resumed.logits()["test"])
     assert np.isfinite(whole.metrics()[-1]["train_loss"])
+
+
+@pytest.mark.parametrize("distil", [False, True])
+def test_the_scanned_epoch_of_the_mlp_equals_the_per_step_loop_bit_for_bit(distil):
+    """The MLP's epoch runs as one lax.scan (training._SCANNED_MODELS); it must give the per-step loop's weights."""
+    config = nets.TrainConfig(dataset="digits", model="mlp", width=32, epochs=2, batch_size=64, weight_decay=5e-4,
+                              noise_std=0.1)
+    if distil:
+        config = config.student(seed=1, temperature=4.0, temperature_squared=True, noise_std=0.0)
+    data = training.data_for(config)
+    model = training.model_for(config, data)
+    steps = data.n_train // 64
+    order_fn, step_fn, scan_fn = training._compiled(training._structure(config, model, data.n_train, 64, steps, None),
+                                                    config)
+    root = jax.random.key(config.seed)
+    order, step_key = order_fn(jax.random.fold_in(root, 1), jnp.int32(1)), jax.random.fold_in(root, 2)
+    x, y = jnp.asarray(data.x_train), jnp.asarray(data.one_hot_train(), jnp.float32)
+    teacher = jnp.asarray(np.random.default_rng(0).normal(size=(data.n_train, 10)).astype(np.float32)) if distil \
+        else None
+    args = (step_key, jnp.int32(steps), jnp.float32(config.kd_weight(1)), jnp.float32(config.temperature))
+    scanned, scan_loss = scan_fn(training._template(config, data, steps), x, y, teacher, None, order, *args)
+    state, losses = training._template(config, data, steps), []
+    for i in range(steps):
+        state, loss = step_fn(state, x, y, teacher, None, order, np.int32(i), *args)
+        losses.append(loss)
+    for a, b in zip(jax.tree_util.tree_leaves(scanned), jax.tree_util.tree_leaves(state)):
+        np.testing.assert_array_equal(a, b)
+    assert float(scan_loss) == float(jnp.mean(jnp.stack(losses)))

@@ -191,8 +191,8 @@ def _epoch_fn(config: TrainConfig, model, n: int, batch: int, steps: int, teache
     """``(state, x, y, teacher_logits, teacher_variables, epoch, ξ) -> (state, mean loss)`` for one epoch.
 
     For the MLP (:data:`_SCANNED_MODELS`) the whole epoch is one compiled ``lax.scan`` over the minibatches: no
-    per-step dispatch, ~15 % less CPU per example, the same operations in the same order (bit-identical logits;
-    tests/test_nets.py). Other models: one jitted optimiser step per minibatch from a Python loop (a ``lax.scan``
+    per-step dispatch, ~15 % less CPU per example, the same operations in the same order (bit-identical weights;
+    tests/test_augment.py). Other models: one jitted optimiser step per minibatch from a Python loop (a ``lax.scan``
     compiles to one program, but XLA's CPU backend runs convolutions inside loops about 15× slower than outside
     them; dispatching jitted steps costs ~0.1 ms each and runs asynchronously on a GPU). docs/recipes.md.
     """
