@@ -174,7 +174,7 @@ def test_augmented_mnist1d_student_trains_and_resumes_identically(tmp_path):
     assert np.isfinite(whole.metrics()[-1]["train_loss"])
 
 
-@pytest.mark.parametrize("distil", [False, True])
+@pytest.mark.parametrize("distil", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_the_scanned_epoch_of_the_mlp_equals_the_per_step_loop_bit_for_bit(distil):
     """The MLP's epoch runs as one lax.scan (training._SCANNED_MODELS); it must give the per-step loop's weights."""
     config = nets.TrainConfig(dataset="digits", model="mlp", width=32, epochs=2, batch_size=64, weight_decay=5e-4,
