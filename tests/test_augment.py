@@ -140,6 +140,9 @@ def test_teacher_targets_are_the_teacher_on_the_augmented_views():
     x_all = jnp.asarray(data.x_train)
     views = augment_batch(jax.random.fold_in(step_key, 0), x_all[order[0]], spec)
     assert not np.array_equal(views, x_all[order[0]])
+    index, epoch_views = training.training_views(student, epoch=0)  # the public view of the same inputs
+    np.testing.assert_array_equal(index[:64], order[0])
+    np.testing.assert_array_equal(epoch_views[:64], views)
     targets = model.apply(teacher_variables, views, train=False)
 
     # the same step with distillation targets given explicitly: plain loss on the views

@@ -40,7 +40,7 @@ from .store.claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
 
 __all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits",
-           "step_seconds"]
+           "step_seconds", "training_views"]
 
 _EVAL_BATCH = 1024
 
@@ -141,6 +141,47 @@ def _compiled(structure: tuple, config: TrainConfig):
     return _COMPILED[structure]
 
 
+@functools.partial(jax.jit, static_argnames=("n", "steps", "batch"))
+def _order(order_key, epoch, *, n: int, steps: int, batch: int):
+    """``(steps, batch)`` training indices of epoch ``epoch``: the first steps · batch of a permutation of n."""
+    return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+
+
+def training_views(config: TrainConfig, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs a run trains on in epoch ``epoch`` (0-based), exactly as its compiled steps see them.
+
+    Returns ``(index (S·B,) int, views (S·B, *input_shape) float32)``: the training points of the epoch's S
+    minibatches of B in order, and their augmented views (the inputs themselves without augmentation), with the
+    run's keys (module docstring). A distilled student's targets are its teacher on these views, so the teacher's
+    saturation on the student's training inputs is measured on them.
+
+    Example:
+      >>> config = TrainConfig(dataset="mnist1d", shift=3, n_train=256, batch_size=64)
+      >>> index, views = training_views(config, epoch=2)
+      >>> index.shape, views.shape
+      ((256,), (256, 40, 1))
+    """
+    epoch = check_integer(epoch, "epoch", minimum=0, maximum=config.epochs - 1)
+    data = data_for(config)
+    augmentation = config.augmentation()
+    augmentation.check_input(data.input_shape, config.dataset)
+    batch = min(config.batch_size, data.n_train)
+    steps = _steps_per_epoch(config, data)
+    root = jax.random.key(config.seed)
+    order = _order(jax.random.fold_in(root, 1), jnp.asarray(epoch, jnp.int32), n=data.n_train, steps=steps,
+                   batch=batch)
+    step_key = jax.random.fold_in(root, 2)
+    x = jnp.asarray(data.x_train)
+    views = [_views(x, order, np.int32(i), step_key, jnp.int32(epoch * steps), augmentation) for i in range(steps)]
+    return np.asarray(order).reshape(-1), np.concatenate([np.asarray(v) for v in views])
+
+
+@functools.partial(jax.jit, static_argnums=5)
+def _views(x_all, order, i, step_key, first, augmentation):
+    """The augmented minibatch ``order[i]`` of step ``first + i``, compiled as in the training step."""
+    return augment_batch(jax.random.fold_in(step_key, first + i), x_all[order[i]], augmentation)
+
+
 def _build_step(structure: tuple, config: TrainConfig):
     model, *_, augmentation, distils, teacher_model, n, batch, steps = structure
     optimizer, _ = make_optimizer(config, steps)
@@ -154,9 +195,7 @@ def _build_step(structure: tuple, config: TrainConfig):
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    @jax.jit
-    def order_fn(order_key, epoch):
-        return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+    order_fn = functools.partial(_order, n=n, steps=steps, batch=batch)
 
     def step(state, x_all, y_all, teacher_all, teacher_variables, order, i, step_key, first, weight, temperature):
         """Optimiser step ``first + i`` on minibatch ``order[i]`` (the index is taken inside the compiled step)."""
