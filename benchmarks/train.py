@@ -4,15 +4,19 @@ For the MLP (40 → 512 → 512 → 10, ReLU) and the 1-D CNN (3 × Conv1D(32 ch
 one epoch is ⌊3,200 / 128⌋ = 25 steps of SGD (momentum 0.9, constant learning rate 0.05) on the softmax
 cross-entropy, batch 128, in float32:
 
-* ``jax``: the training step of :mod:`theory.nets.training` (one jitted step per minibatch, data on the device,
-  indices from a per-epoch permutation), timed over whole epochs after a warm-up epoch (compilation excluded);
+* ``jax``: the epoch function of :mod:`theory.nets.training` (for the MLP one compiled ``lax.scan`` over the
+  epoch's minibatches; for the CNN one jitted step per minibatch; data on the device, indices from a per-epoch
+  permutation taken inside the compiled step), timed over whole epochs after a warm-up epoch (compilation
+  excluded);
 * ``torch``: an idiomatic PyTorch loop for the same model and batch (``torch.randperm`` over a tensor dataset,
   ``nn.Sequential``, ``zero_grad / backward / step``), warmed up the same way; skipped when torch is not
   installed (it is never a dependency of the toolkit).
 
 Examples/s = steps · batch / seconds, best of ``--repeats`` interleaved measurements (the machine is shared, so the
 best is the least disturbed); PyTorch is measured with its default intra-op threads and with one thread, and the
-faster counts. The ratio is jax / torch from the same run. Evaluation after each epoch (part of ``train``) is not
+faster counts. The ratio is jax / torch from the same run. Beside wall-clock examples/s the table gives examples
+per CPU-second of the process (``time.process_time``: the work, less sensitive to other processes' load than the
+wall clock) and the load average before and after. Evaluation after each epoch (part of ``train``) is not
 included in either. Run: ``python benchmarks/train.py`` (``--epochs 10 --repeats 3``). Not a test.
 """
 from __future__ import annotations
@@ -43,14 +47,15 @@ def jax_throughput(model: str, epochs: int) -> float:
     y = jnp.asarray(data.one_hot_train(), jnp.float32)
     state, loss = epoch_fn(state, x, y, None, None, 0, 0.0)
     loss.block_until_ready()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for epoch in range(1, epochs + 1):
         state, loss = epoch_fn(state, x, y, None, None, epoch, 0.0)
     loss.block_until_ready()
-    return epochs * steps * 128 / (time.perf_counter() - start)
+    examples = epochs * steps * 128
+    return examples / (time.perf_counter() - start), examples / (time.process_time() - cpu)
 
 
-def torch_throughput(model: str, epochs: int, threads: int | None = None) -> float | None:
+def torch_throughput(model: str, epochs: int, threads: int | None = None) -> tuple | None:
     try:
         import torch
         from torch import nn
@@ -93,10 +98,11 @@ def _torch_epochs(torch, nn, model: str, epochs: int) -> float:
             optimizer.step()
 
     epoch()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(epochs):
         epoch()
-    return epochs * steps * 128 / (time.perf_counter() - start)
+    examples = epochs * steps * 128
+    return examples / (time.perf_counter() - start), examples / (time.process_time() - cpu)
 
 
 def main(argv=None):
@@ -105,19 +111,25 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=["mlp", "cnn1d"])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    print(f"device: {jax.devices()[0].platform}, {os.cpu_count()} CPU cores visible")
-    print("| model | theory.nets (JAX) examples/s | PyTorch examples/s | ratio JAX / PyTorch |")
-    print("|---|---|---|---|")
+    print(f"device: {jax.devices()[0].platform}, {os.cpu_count()} CPU cores visible; "
+          f"load average (1 min) before: {os.getloadavg()[0]:.2f}")
+    print("| model | theory.nets (JAX) examples/s | PyTorch examples/s | ratio JAX / PyTorch | "
+          "examples per CPU-second JAX / PyTorch (ratio) |")
+    print("|---|---|---|---|---|")
     for model in args.models:
-        ours, theirs = 0.0, None
+        ours, theirs = (0.0, 0.0), None
         for _ in range(args.repeats):
-            ours = max(ours, jax_throughput(model, args.epochs))
+            ours = tuple(map(max, ours, jax_throughput(model, args.epochs)))
             for threads in (None, 1):
                 measured = torch_throughput(model, args.epochs, threads)
                 if measured is not None:
-                    theirs = max(theirs or 0.0, measured)
-        ratio = f"{ours / theirs:.2f}" if theirs else "– (torch not installed)"
-        print(f"| {model} | {ours:,.0f} | {f'{theirs:,.0f}' if theirs else '–'} | {ratio} |")
+                    theirs = tuple(map(max, theirs or (0.0, 0.0), measured))
+        if theirs:
+            print(f"| {model} | {ours[0]:,.0f} | {theirs[0]:,.0f} | {ours[0] / theirs[0]:.2f} | "
+                  f"{ours[1]:,.0f} / {theirs[1]:,.0f} ({ours[1] / theirs[1]:.2f}) |")
+        else:
+            print(f"| {model} | {ours[0]:,.0f} | – | – (torch not installed) | {ours[1]:,.0f} / – |")
+    print(f"load average (1 min) after: {os.getloadavg()[0]:.2f}")
     return 0
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._checks import check_fraction
 from .._checks import check_integer
+from .._checks import check_nonnegative
 from .._checks import check_seed
 from ._common import stratified_rows
 from .dataset import Dataset
@@ -108,7 +109,7 @@ def load_digits(
 
 
 @functools.lru_cache(maxsize=8)
-def _generate_mnist1d(num_samples: int, train_split: float, seed: int):
+def _generate_mnist1d(num_samples: int, train_split: float, seed: int, noise: tuple = ()):
     """Runs ``mnist1d.data.make_dataset`` with the global RNG states saved and restored.
 
     ``make_dataset`` calls ``mnist1d.utils.set_seed``, which seeds numpy's *global* RNG and Python's
@@ -119,6 +120,8 @@ def _generate_mnist1d(num_samples: int, train_split: float, seed: int):
 
     args = get_dataset_args()
     args.num_samples, args.train_split, args.seed = num_samples, train_split, seed
+    for name, value in noise:  # generator noise scales other than the package's defaults
+        setattr(args, name, value)
     numpy_state, python_state = np.random.get_state(), random.getstate()
     try:
         generated = make_dataset(args)
@@ -168,6 +171,8 @@ def load_mnist1d(
     n_train: int | None = None,
     label_noise: float = 0.0,
     noise_seed: int = 0,
+    corr_noise_scale: float | None = None,
+    iid_noise_scale: float | None = None,
 ) -> Dataset:
     """MNIST-1D (Greydanus, 2020), generated offline: 40 features, 10 classes.
 
@@ -207,6 +212,10 @@ def load_mnist1d(
       label_noise: symmetric label-noise rate in ``[0, 0.9)`` (below (C − 1)/C; see
         :func:`~theory.data.symmetric_label_noise`).
       noise_seed: non-negative integer seeding the label noise.
+      corr_noise_scale, iid_noise_scale: the generator's correlated (Gaussian-smoothed) and i.i.d. input noise
+        scales, ≥ 0; None keeps the package's defaults (0.25 and 0.02). Larger values give a harder variant
+        (e.g. ``corr_noise_scale=0.5, iid_noise_scale=0.1``; with ``num_samples=10000`` the "harder, larger"
+        MNIST-1D of the ``regimes`` grid, docs/recipes.md).
 
     Returns:
       A :class:`~theory.data.Dataset` named ``"mnist1d"``: ``x_train (n, 40)``, ``x_test (m, 40)``, 10 classes,
@@ -235,8 +244,10 @@ def load_mnist1d(
             f"and {num_samples - n_train_split} test points; both must be non-empty."
         )
     seed = check_seed(seed)
+    noise = tuple((name, check_nonnegative(value, name)) for name, value in
+                  (("corr_noise_scale", corr_noise_scale), ("iid_noise_scale", iid_noise_scale)) if value is not None)
     x_train, y_train, x_test, y_test = (
-        array.copy() for array in _generate_mnist1d(num_samples, train_split, seed)
+        array.copy() for array in _generate_mnist1d(num_samples, train_split, seed, noise)
     )
     return _finish(
         "mnist1d", x_train, y_train, x_test, y_test, num_classes=10, input_shape=MNIST1D_INPUT_SHAPE,

@@ -23,8 +23,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._checks import check_choice, check_integer, check_real
+from .._checks import check_choice, check_fraction, check_integer, check_real
 from ..data.fingerprint import data_fingerprint
+from .augment import LEGACY_IMAGE_RECIPE, Augmentation
 
 __all__ = ["TrainConfig", "MODELS", "OPTIMIZERS", "SCHEDULES", "LOSSES", "SWITCH_DIRECTIONS", "FORMAT_VERSION"]
 
@@ -40,6 +41,10 @@ DATA_FIELDS = ("dataset", "data_dir", "n_train", "n_test", "data_seed", "data_op
                "noise_seed")
 #: fields that do not change the result and are left out of the hash.
 _NOT_HASHED = ("checkpoint_every",)
+#: fields added after FORMAT_VERSION 1, with their defaults: they enter the hash only when set to another value,
+#: so every config that does not use them keeps the hash (and the stored run) it had before they existed.
+_HASHED_WHEN_SET = {"crop_padding": 0, "flip": False, "shift": 0, "shift_mode": "circular", "noise_std": 0.0,
+                    "label_smoothing": 0.0}
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,14 @@ class TrainConfig:
         biases or BatchNorm scales; see :func:`theory.nets.optim.make_optimizer`).
       schedule: ``"constant"``, ``"cosine"`` (to 0 at the last step) or ``"step"`` (× ``step_factor`` at each
         epoch of ``step_epochs``), after ``warmup_epochs`` of linear warm-up from 0.
-      epochs ≥ 1, batch_size ≥ 1 (the last incomplete batch of each epoch is dropped), augment (random crop
-        with 4-pixel padding and horizontal flip, 2-D images only).
+      epochs ≥ 1, batch_size ≥ 1 (the last incomplete batch of each epoch is dropped).
+
+    Attributes (augmentation of the training minibatches; :mod:`theory.nets.augment`, docs/recipes.md; all off
+      by default): augment (True: He et al.'s CIFAR recipe, random crop after 4-pixel zero padding and horizontal
+      flip, images only; the same as ``crop_padding=4, flip=True``, which is stored as ``augment=True``);
+      crop_padding (p ≥ 0, images); flip (images); shift (S ≥ 0, 1-D signals ``(L, C)``) with shift_mode
+      ``"circular"`` or ``"zeros"``; noise_std (σ ≥ 0, additive Gaussian noise, any input). With augmentation a
+      student's distillation targets are its teacher's logits on the same augmented views.
 
     Attributes (loss):
       loss: ``"ce"`` (softmax cross-entropy; distillation with soft labels at temperature τ) or ``"mse"``
@@ -80,6 +91,9 @@ class TrainConfig:
       teacher: the teacher's :class:`TrainConfig` (None: one-hot training); it must use the same data.
       teacher_weight: ξ, weight of the distillation loss (1 − ξ on the one-hot loss); any real number.
       temperature: τ > 0. temperature_squared: multiply the distillation loss by τ² (Hinton et al. 2015).
+      label_smoothing: ε in [0, 1): the one-hot targets of this run's label term become (1 − ε) · one-hot + ε / C
+        (Szegedy et al. 2016); metrics always use the hard labels. A student does not inherit it from its teacher
+        unless given (see :meth:`student`).
       switch_epoch, switch_direction: a loss switch after ``switch_epoch`` epochs (see the module docstring),
         ``1 ≤ switch_epoch < epochs``.
 
@@ -111,7 +125,13 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 128
     augment: bool = False
+    crop_padding: int = 0
+    flip: bool = False
+    shift: int = 0
+    shift_mode: str = "circular"
+    noise_std: float = 0.0
     loss: str = "ce"
+    label_smoothing: float = 0.0
     teacher: TrainConfig | None = None
     teacher_weight: float = 1.0
     temperature: float = 1.0
@@ -154,6 +174,17 @@ class TrainConfig:
         check_real(self.step_factor, "step_factor", low=0.0, low_open=True)
         check_integer(self.batch_size, "batch_size", minimum=1)
         check_choice(self.loss, "loss", LOSSES)
+        check_fraction(self.label_smoothing, "label_smoothing")
+        augmentation = Augmentation(crop_padding=self.crop_padding, flip=self.flip, shift=self.shift,
+                                    shift_mode=self.shift_mode, noise_std=self.noise_std)  # validates
+        if self.augment and (self.crop_padding or self.flip):
+            raise ValueError("augment=True already means crop_padding=4, flip=True; give either augment=True or "
+                             "crop_padding/flip, not both.")
+        if (augmentation.crop_padding, augmentation.flip) == (LEGACY_IMAGE_RECIPE.crop_padding, True):
+            # the legacy spelling of the same recipe: one hash for one augmentation
+            object.__setattr__(self, "augment", True)
+            object.__setattr__(self, "crop_padding", 0)
+            object.__setattr__(self, "flip", False)
         check_real(self.teacher_weight, "teacher_weight")
         check_real(self.temperature, "temperature", low=0.0, low_open=True)
         check_choice(self.switch_direction, "switch_direction", SWITCH_DIRECTIONS)
@@ -179,7 +210,7 @@ class TrainConfig:
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(tuple(v) if isinstance(v, list) else v for v in value))
         for name in ("label_noise", "learning_rate", "momentum", "weight_decay", "step_factor", "teacher_weight",
-                     "temperature"):  # 1 and 1.0 must hash alike
+                     "temperature", "noise_std", "label_smoothing"):  # 1 and 1.0 must hash alike
             object.__setattr__(self, name, float(getattr(self, name)))
         object.__setattr__(self, "step_epochs", tuple(sorted(set(self.step_epochs))))
         object.__setattr__(self, "record_epochs", tuple(sorted(set(self.record_epochs) | {0, epochs})))
@@ -202,6 +233,8 @@ class TrainConfig:
         for f in dataclasses.fields(self):
             if f.name in _NOT_HASHED:
                 continue
+            if f.name in _HASHED_WHEN_SET and getattr(self, f.name) == _HASHED_WHEN_SET[f.name]:
+                continue
             value = getattr(self, f.name)
             if isinstance(value, TrainConfig):
                 value = {"hash": value.hash()}
@@ -210,6 +243,18 @@ class TrainConfig:
         if fingerprint is not None:  # only file datasets: the hashes of generated datasets' runs are unchanged
             result["data_fingerprint"] = fingerprint
         return result
+
+    def augmentation(self) -> Augmentation:
+        """The :class:`~theory.nets.augment.Augmentation` of the training minibatches (``augment=True``: crop
+        after 4-pixel padding and flip).
+
+        Example:
+          >>> TrainConfig(dataset="mnist1d", shift=3, noise_std=0.1).augmentation().describe()
+          'shift3c+noise0.1'
+        """
+        crop, flip = (LEGACY_IMAGE_RECIPE.crop_padding, True) if self.augment else (self.crop_padding, self.flip)
+        return Augmentation(crop_padding=crop, flip=flip, shift=self.shift, shift_mode=self.shift_mode,
+                            noise_std=self.noise_std)
 
     def data_fingerprint(self) -> str | None:
         """SHA-256 of the data files a file dataset reads (None for generated datasets); see :meth:`canonical`."""
@@ -247,9 +292,9 @@ class TrainConfig:
         """A student of this config: same data and (by default) everything else, ``teacher=self``.
 
         Self-distillation keeps the architecture; pass ``model=…`` (and ``width``/``depth``) for a different
-        student. The student's record_epochs / switch default to none unless given.
+        student. The student's record_epochs / switch / label smoothing default to none unless given.
         """
-        base = dict(teacher=self, record_epochs=(), switch_epoch=None)
+        base = dict(teacher=self, record_epochs=(), switch_epoch=None, label_smoothing=0.0)
         base.update(changes)
         return dataclasses.replace(self, **base)
 
@@ -269,7 +314,10 @@ class TrainConfig:
             f"KD ξ={self.teacher_weight:g} τ={self.temperature:g}"
             + (f" switch {self.switch_direction}@{self.switch_epoch}" if self.switch_epoch else ""))
         noise = f" noise={self.label_noise:g}" if self.label_noise else ""
-        return f"{self.dataset}{noise} {self.model} {role} {self.epochs}ep"
+        augmentation = self.augmentation().describe()
+        extra = (f" aug={augmentation}" if augmentation else "") + (
+            f" ls={self.label_smoothing:g}" if self.label_smoothing else "")
+        return f"{self.dataset}{noise} {self.model} {role}{extra} {self.epochs}ep"
 
 
 def _jsonable(value):

@@ -24,7 +24,10 @@ class Setting:
     """One teacher–student setting (self-distillation unless ``student_model`` is given).
 
     ``temperature > 1`` uses the τ² factor (Hinton et al. 2015). ``record`` is the number of log-spaced epochs at
-    which students and controls store their logits (for eigen tracking).
+    which students and controls store their logits (for eigen tracking). The student trains on the teacher's
+    recipe (optimiser, schedule, augmentation) except where a ``student_…`` field says otherwise;
+    ``teacher_label_smoothing`` applies to the teacher only. The fields after ``track_points`` were added later:
+    at their defaults the configs (and run hashes) are those of settings that did not have them.
     """
 
     name: str = "setting"
@@ -51,6 +54,18 @@ class Setting:
     same_init: bool = False
     record: int = 12
     track_points: int = 1000
+    schedule: str = "cosine"
+    warmup_epochs: int = 0
+    step_epochs: tuple = ()
+    augment: bool = False
+    crop_padding: int = 0
+    flip: bool = False
+    shift: int = 0
+    shift_mode: str = "circular"
+    noise_std: float = 0.0
+    teacher_label_smoothing: float = 0.0
+    student_weight_decay: float | None = None
+    n_test: int | None = None
 
 
 def track_epochs(epochs: int, count: int) -> tuple:
@@ -67,8 +82,12 @@ def teacher_config(setting: Setting, seed: int = 0) -> TrainConfig:
                        data_options=setting.data_options, label_noise=setting.label_noise,
                        weight_decay=setting.weight_decay, optimizer=setting.optimizer,
                        learning_rate=setting.learning_rate, momentum=setting.momentum,
-                       schedule=setting.schedule, batch_size=setting.batch_size, loss=setting.loss, epochs=setting.teacher_epochs,
-                       seed=100 * seed,
+                       batch_size=setting.batch_size, loss=setting.loss, epochs=setting.teacher_epochs,
+                       seed=100 * seed, n_test=setting.n_test, schedule=setting.schedule,
+                       warmup_epochs=setting.warmup_epochs, step_epochs=setting.step_epochs, augment=setting.augment,
+                       crop_padding=setting.crop_padding, flip=setting.flip, shift=setting.shift,
+                       shift_mode=setting.shift_mode, noise_std=setting.noise_std,
+                       label_smoothing=setting.teacher_label_smoothing,
                        record_epochs=track_epochs(setting.teacher_epochs, setting.record) if setting.same_init else ())
 
 
@@ -81,6 +100,14 @@ def student_config(setting: Setting, seed: int = 0, **changes) -> TrainConfig:
                   teacher_weight=setting.teacher_weight)
     if setting.student_model is not None:
         values.update(model=setting.student_model, width=None, depth=None)
+    if setting.student_weight_decay is not None:
+        values.update(weight_decay=setting.student_weight_decay)
+    if setting.step_epochs and setting.student_epochs != setting.teacher_epochs:  # the same schedule's fractions
+        values.update(step_epochs=tuple(max(1, min(setting.student_epochs - 1,
+                                                   round(e * setting.student_epochs / setting.teacher_epochs)))
+                                        for e in setting.step_epochs))
+    if setting.warmup_epochs >= setting.student_epochs:
+        values.update(warmup_epochs=setting.student_epochs - 1)
     values.update(changes)
     return teacher.student(**values)
 

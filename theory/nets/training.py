@@ -28,17 +28,19 @@ from tqdm.auto import tqdm
 
 from theory import metrics as theory_metrics
 
-from .._checks import check_nonnegative, check_positive
+from .._checks import check_integer, check_nonnegative, check_positive
 
 from .config import TrainConfig
 from .data import NetData, load_data
+from .augment import augment_batch
 from .losses import mixed_loss
 from .models import make_model
 from .optim import make_optimizer
 from .store.claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
 
-__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits", "batch_order"]
+__all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits",
+           "step_seconds", "training_views", "batch_order"]
 
 _EVAL_BATCH = 1024
 
@@ -114,32 +116,24 @@ def predict_logits(model, variables, x, batch_size: int = _EVAL_BATCH) -> np.nda
     return np.concatenate(out)
 
 
-def _augment(key, x):
-    """Random crop (zero padding of 4 pixels) and horizontal flip of images ``x (b, H, W, C)``."""
-    b, h, w, c = x.shape
-    key_y, key_x, key_flip = jax.random.split(key, 3)
-    padded = jnp.pad(x, ((0, 0), (4, 4), (4, 4), (0, 0)))
-    rows = jax.random.randint(key_y, (b,), 0, 9)
-    cols = jax.random.randint(key_x, (b,), 0, 9)
-    crops = jax.vmap(lambda image, i, j: jax.lax.dynamic_slice(image, (i, j, 0), (h, w, c)))(padded, rows, cols)
-    flip = jax.random.bernoulli(key_flip, 0.5, (b,))
-    return jnp.where(flip[:, None, None, None], crops[:, :, ::-1, :], crops)
-
-
 def _structure(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model) -> tuple:
     """What the compiled training step depends on. Seed, temperature and ξ are arguments, so runs that differ
     only in them (a teacher and its control, students at several τ, switched students) share one compilation."""
     return (model, config.optimizer, config.learning_rate, config.momentum, config.nesterov, config.weight_decay,
             config.schedule, config.warmup_epochs, config.step_epochs, config.step_factor, config.epochs,
-            config.loss, config.temperature_squared, config.augment, config.teacher is not None, teacher_model,
-            n, batch, steps)
+            config.loss, config.temperature_squared, config.augmentation(), config.teacher is not None,
+            teacher_model, n, batch, steps)
 
 
 _COMPILED: dict = {}
 
+#: models whose epoch runs as one compiled ``lax.scan`` over its minibatches (dense layers only: XLA's CPU
+#: backend runs convolutions inside loops about 15× slower than outside them, see :func:`_epoch_fn`).
+_SCANNED_MODELS = ("mlp",)
+
 
 def _compiled(structure: tuple, config: TrainConfig):
-    """``(order_fn, step_fn)`` jitted for a structure, cached on it (``config`` only supplies the same fields)."""
+    """``(order_fn, step_fn, scan_fn)`` jitted for a structure, cached on it (``config`` supplies the same fields)."""
     if structure not in _COMPILED:
         if len(_COMPILED) >= 16:
             _COMPILED.pop(next(iter(_COMPILED)))  # forget the oldest
@@ -147,8 +141,49 @@ def _compiled(structure: tuple, config: TrainConfig):
     return _COMPILED[structure]
 
 
+@functools.partial(jax.jit, static_argnames=("n", "steps", "batch"))
+def _order(order_key, epoch, *, n: int, steps: int, batch: int):
+    """``(steps, batch)`` training indices of epoch ``epoch``: the first steps · batch of a permutation of n."""
+    return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+
+
+def training_views(config: TrainConfig, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The inputs a run trains on in epoch ``epoch`` (0-based), exactly as its compiled steps see them.
+
+    Returns ``(index (S·B,) int, views (S·B, *input_shape) float32)``: the training points of the epoch's S
+    minibatches of B in order, and their augmented views (the inputs themselves without augmentation), with the
+    run's keys (module docstring). A distilled student's targets are its teacher on these views, so the teacher's
+    saturation on the student's training inputs is measured on them.
+
+    Example:
+      >>> config = TrainConfig(dataset="mnist1d", shift=3, n_train=256, batch_size=64)
+      >>> index, views = training_views(config, epoch=2)
+      >>> index.shape, views.shape
+      ((256,), (256, 40, 1))
+    """
+    epoch = check_integer(epoch, "epoch", minimum=0, maximum=config.epochs - 1)
+    data = data_for(config)
+    augmentation = config.augmentation()
+    augmentation.check_input(data.input_shape, config.dataset)
+    batch = min(config.batch_size, data.n_train)
+    steps = _steps_per_epoch(config, data)
+    root = jax.random.key(config.seed)
+    order = _order(jax.random.fold_in(root, 1), jnp.asarray(epoch, jnp.int32), n=data.n_train, steps=steps,
+                   batch=batch)
+    step_key = jax.random.fold_in(root, 2)
+    x = jnp.asarray(data.x_train)
+    views = [_views(x, order, np.int32(i), step_key, jnp.int32(epoch * steps), augmentation) for i in range(steps)]
+    return np.asarray(order).reshape(-1), np.concatenate([np.asarray(v) for v in views])
+
+
+@functools.partial(jax.jit, static_argnums=5)
+def _views(x_all, order, i, step_key, first, augmentation):
+    """The augmented minibatch ``order[i]`` of step ``first + i``, compiled as in the training step."""
+    return augment_batch(jax.random.fold_in(step_key, first + i), x_all[order[i]], augmentation)
+
+
 def _build_step(structure: tuple, config: TrainConfig):
-    model, *_, distils, teacher_model, n, batch, steps = structure
+    model, *_, augmentation, distils, teacher_model, n, batch, steps = structure
     optimizer, _ = make_optimizer(config, steps)
 
     def loss_fn(params, batch_stats, x, y, teacher_logits, weight, temperature):
@@ -160,16 +195,17 @@ def _build_step(structure: tuple, config: TrainConfig):
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    order_fn = jax.jit(functools.partial(_epoch_order, n=n, batch=batch, steps=steps))
+    order_fn = functools.partial(_order, n=n, steps=steps, batch=batch)
 
-    @functools.partial(jax.jit, donate_argnums=0)
-    def step_fn(state, x_all, y_all, teacher_all, teacher_variables, index, step_key, step, weight, temperature):
+    def step(state, x_all, y_all, teacher_all, teacher_variables, order, i, step_key, first, weight, temperature):
+        """Optimiser step ``first + i`` on minibatch ``order[i]`` (the index is taken inside the compiled step)."""
+        index = order[i]
         x, y = x_all[index], y_all[index]
-        if config.augment:
-            x = _augment(jax.random.fold_in(step_key, step), x)
+        if augmentation.active:
+            x = augment_batch(jax.random.fold_in(step_key, first + i), x, augmentation)
         teacher_logits = None
-        if distils:
-            teacher_logits = (teacher_model.apply(teacher_variables, x, train=False) if config.augment
+        if distils:  # the teacher on the same (augmented) views the student sees
+            teacher_logits = (teacher_model.apply(teacher_variables, x, train=False) if augmentation.active
                               else teacher_all[index])
         (loss, batch_stats), grads = grad_fn(state["params"], state["batch_stats"], x, y, teacher_logits, weight,
                                              temperature)
@@ -177,13 +213,17 @@ def _build_step(structure: tuple, config: TrainConfig):
         params = optax.apply_updates(state["params"], updates)
         return {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}, loss
 
-    return order_fn, step_fn
+    step_fn = jax.jit(step, donate_argnums=0)
 
+    @functools.partial(jax.jit, donate_argnums=0)
+    def scan_fn(state, x_all, y_all, teacher_all, teacher_variables, order, step_key, first, weight, temperature):
+        def body(state, i):
+            return step(state, x_all, y_all, teacher_all, teacher_variables, order, i, step_key, first, weight,
+                        temperature)
+        state, losses = jax.lax.scan(body, state, jnp.arange(steps, dtype=jnp.int32))
+        return state, jnp.mean(losses)
 
-def _epoch_order(order_key, epoch, *, n: int, batch: int, steps: int):
-    """The (steps, batch) training-point indices of epoch ``epoch``: a permutation drawn from
-    ``fold_in(order_key, epoch)``, its first steps · batch entries (the last incomplete batch dropped)."""
-    return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
+    return order_fn, step_fn, scan_fn
 
 
 def batch_order(config: TrainConfig, data: NetData | None = None) -> np.ndarray:
@@ -196,34 +236,84 @@ def batch_order(config: TrainConfig, data: NetData | None = None) -> np.ndarray:
     data = data_for(config) if data is None else data
     batch, steps = min(config.batch_size, data.n_train), _steps_per_epoch(config, data)
     order_key = jax.random.fold_in(jax.random.key(config.seed), 1)
-    epochs = [np.asarray(_epoch_order(order_key, jnp.asarray(e, jnp.int32), n=data.n_train, batch=batch,
-                                      steps=steps)) for e in range(config.epochs)]
+    epochs = [np.asarray(_order(order_key, jnp.asarray(e, jnp.int32), n=data.n_train, steps=steps, batch=batch))
+              for e in range(config.epochs)]
     return np.concatenate(epochs).astype(np.int64)
 
 
 def _epoch_fn(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model):
     """``(state, x, y, teacher_logits, teacher_variables, epoch, ξ) -> (state, mean loss)`` for one epoch.
 
-    One jitted optimiser step per minibatch, called from a Python loop. (A ``lax.scan`` over the steps compiles
-    to one program, but XLA's CPU backend runs convolutions inside loops about 15× slower than outside them;
-    dispatching jitted steps costs ~0.1 ms each and runs asynchronously on a GPU.)
+    For the MLP (:data:`_SCANNED_MODELS`) the whole epoch is one compiled ``lax.scan`` over the minibatches: no
+    per-step dispatch, ~15 % less CPU per example, the same operations in the same order (bit-identical weights;
+    tests/test_augment.py). Other models: one jitted optimiser step per minibatch from a Python loop (a ``lax.scan``
+    compiles to one program, but XLA's CPU backend runs convolutions inside loops about 15× slower than outside
+    them; dispatching jitted steps costs ~0.1 ms each and runs asynchronously on a GPU). docs/recipes.md.
     """
-    order_fn, step_fn = _compiled(_structure(config, model, n, batch, steps, teacher_model), config)
+    order_fn, step_fn, scan_fn = _compiled(_structure(config, model, n, batch, steps, teacher_model), config)
     root = jax.random.key(config.seed)
     order_key, step_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
     temperature = jnp.asarray(config.temperature, jnp.float32)
+    scanned = config.model in _SCANNED_MODELS
 
     def epoch_fn(state, x_all, y_all, teacher_all, teacher_variables, epoch, weight):
         order = order_fn(order_key, jnp.asarray(epoch, jnp.int32))
         weight = jnp.asarray(weight, jnp.float32)
+        first = jnp.asarray(epoch * steps, jnp.int32)
+        if scanned:
+            return scan_fn(state, x_all, y_all, teacher_all, teacher_variables, order, step_key, first, weight,
+                           temperature)
         losses = []
         for i in range(steps):
-            state, loss = step_fn(state, x_all, y_all, teacher_all, teacher_variables, order[i], step_key,
-                                  jnp.asarray(epoch * steps + i, jnp.int32), weight, temperature)
+            state, loss = step_fn(state, x_all, y_all, teacher_all, teacher_variables, order, np.int32(i),
+                                  step_key, first, weight, temperature)
             losses.append(loss)
         return state, jnp.mean(jnp.stack(losses))
 
     return epoch_fn
+
+
+def step_seconds(config: TrainConfig, steps: int = 3) -> float:
+    """Seconds per optimiser step of ``config``'s training on this machine: best of ``steps`` timed steps after
+    one untimed step (compilation excluded), nothing stored. A student's teacher is not trained: its logits are
+    zeros, or, with augmentation, its initial weights are evaluated on the views (the same work). Used by
+    :func:`theory.nets.plan.plan`.
+
+    Example:
+      >>> step_seconds(TrainConfig(dataset="digits", model="mlp", width=32), steps=2) > 0
+      True
+    """
+    steps = check_integer(steps, "steps", minimum=1)
+    data = data_for(config)
+    model = model_for(config, data)
+    augmentation = config.augmentation()
+    augmentation.check_input(data.input_shape, config.dataset)
+    batch = min(config.batch_size, data.n_train)
+    per_epoch = _steps_per_epoch(config, data)
+    teacher_model, teacher_variables, teacher_logits = None, None, None
+    if config.teacher is not None:
+        if augmentation.active:
+            teacher_model = model_for(config.teacher, data)
+            teacher_variables = initial_variables(config.teacher, data)
+        else:
+            teacher_logits = jnp.zeros((data.n_train, data.num_classes), jnp.float32)
+    order_fn, step_fn, _ = _compiled(_structure(config, model, data.n_train, batch, per_epoch, teacher_model),
+                                     config)
+    root = jax.random.key(config.seed)
+    order = order_fn(jax.random.fold_in(root, 1), jnp.int32(0))
+    step_key = jax.random.fold_in(root, 2)
+    state = _template(config, data, per_epoch)
+    x, y = jnp.asarray(data.x_train), jnp.asarray(data.one_hot_train(), jnp.float32)
+    weight, temperature = jnp.float32(config.kd_weight(0)), jnp.float32(config.temperature)
+    best = float("inf")
+    for i in range(steps + 1):
+        tick = time.perf_counter()
+        state, loss = step_fn(state, x, y, teacher_logits, teacher_variables, order, np.int32(i % per_epoch),
+                              step_key, jnp.int32(0), weight, temperature)
+        loss.block_until_ready()
+        if i:
+            best = min(best, time.perf_counter() - tick)
+    return best
 
 
 def _epoch_metrics(epoch, logits_train, logits_test, data, extra) -> dict:
@@ -315,8 +405,8 @@ def _train_claimed(run: Run, claim, teacher_run, *, progress: bool, stop_after) 
     config = run.config
     data = data_for(config)
     model = model_for(config, data)
-    if config.augment and len(data.input_shape) != 3:
-        raise ValueError(f"augment=True needs image inputs (H, W, C); {config.dataset!r} has {data.input_shape}.")
+    augmentation = config.augmentation()
+    augmentation.check_input(data.input_shape, config.dataset)
     batch = min(config.batch_size, data.n_train)
     steps = _steps_per_epoch(config, data)
     _, schedule = make_optimizer(config, steps)
@@ -324,7 +414,7 @@ def _train_claimed(run: Run, claim, teacher_run, *, progress: bool, stop_after) 
 
     teacher_model, teacher_variables, teacher_logits = None, None, None
     if teacher_run is not None:
-        if config.augment:
+        if augmentation.active:
             teacher_model = model_for(config.teacher, data)
             teacher_variables = final_variables(teacher_run)
         else:
@@ -341,7 +431,10 @@ def _train_claimed(run: Run, claim, teacher_run, *, progress: bool, stop_after) 
                 for i, e in enumerate(stored.get("epochs", [])) if e <= start}
     x_train, x_test = data.x_train, data.x_test
     x_device = jnp.asarray(x_train)
-    y_device = jnp.asarray(data.one_hot_train(), dtype=jnp.float32)
+    targets = data.one_hot_train()
+    if config.label_smoothing:
+        targets = (1.0 - config.label_smoothing) * targets + config.label_smoothing / data.num_classes
+    y_device = jnp.asarray(targets, dtype=jnp.float32)
 
     def evaluate(state):
         variables = {"params": state["params"], "batch_stats": state["batch_stats"]}
