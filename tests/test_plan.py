@@ -110,3 +110,27 @@ def test_regime_grids_cover_the_axes():
     base = next(s for s in REGIMES if s.name == "mnist1d mlp, teacher ls=0.1, τ=1")
     configs = role_configs(base, 0)
     assert configs["teacher"].label_smoothing == 0.1 and configs["student"].label_smoothing == 0.0
+
+
+def test_the_paper_grid_is_planned_without_its_data_at_the_published_sizes(tmp_path, capsys):
+    """`--grid paper --dry-run` without --data-dir: the same runs (sharing included) and FLOPs as with files of the
+    published sizes would give, hashes marked as needing the data; --data-dir gives the real hashes."""
+    from theory.nets import sweep
+
+    rows = plan(PAPER, range(2))
+    assert {r["hash"] for r in rows} == {"(needs --data-dir)"}
+    assert sum(r["shared"] for r in rows) == 12 * 2 * 5
+    assert {(r["dataset"], r["n_train"], r["n_test"]) for r in rows} == {("cifar10", 50_000, 10_000),
+                                                                         ("cifar100", 50_000, 10_000)}
+    root = _write_cifar(tmp_path / "cifar")
+    with_files = plan(with_data_dir(PAPER, root), range(2))
+    assert [(r["role"], r["setting"], r["seed"], r["shared"]) for r in rows] == \
+           [(r["role"], r["setting"], r["seed"], r["shared"]) for r in with_files]
+    assert sweep.main(["--grid", "paper", "--dry-run", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    assert "| **total** | 47 runs |" in printed and "(needs --data-dir)" in printed
+    assert not (tmp_path / "out").exists()  # nothing trained, nothing written
+    assert sweep.main(["--grid", "paper", "--dry-run", "--data-dir", str(root), "--out", str(tmp_path / "o")]) == 0
+    assert "(needs --data-dir)" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        sweep.main(["--grid", "paper", "--dry-run", "--data-dir", str(tmp_path / "missing"), "--out", "x"])

@@ -20,7 +20,11 @@ below), or on the CPU, with ``measure_steps > 0``, the training part from a meas
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
+import tempfile
+from types import SimpleNamespace
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +33,7 @@ from .._checks import check_integer, check_positive
 from .outcome import configs_for
 from .training import data_for, model_for, step_seconds
 
-__all__ = ["plan", "plan_table", "forward_flops", "CPU_FLOPS", "GPU_FLOPS"]
+__all__ = ["plan", "plan_table", "forward_flops", "CPU_FLOPS", "GPU_FLOPS", "NOMINAL_SIZES", "NO_HASH"]
 
 #: sustained FLOP/s of theory.nets training on this 2-core CPU, rounded down from measurements (benchmarks/train.py,
 #: docs/recipes.md): the MLP reaches ~1e11 (dense matrix products), the 1-D CNN ~3e10; convolutions on images are
@@ -38,6 +42,28 @@ CPU_FLOPS = 3e10
 #: assumed sustained FLOP/s of a data-centre GPU (A100/H100 class) on CIFAR ResNets at batch 128 in float32, about a
 #: quarter of its peak; not measured here (no GPU was available), so GPU times are order-of-magnitude estimates.
 GPU_FLOPS = 5e12
+
+
+#: the published sizes of the file datasets a plan may be made for without their files:
+#: (training points, test points, classes, input shape).
+NOMINAL_SIZES = {"cifar10": (50_000, 10_000, 10, (32, 32, 3)), "cifar100": (50_000, 10_000, 100, (32, 32, 3))}
+#: the hash column of a run planned without its data (a file dataset's hash includes its files' SHA-256).
+NO_HASH = "(needs --data-dir)"
+
+
+def _nominal_data(config):
+    """The sizes a run of a file dataset would see, from :data:`NOMINAL_SIZES` (subsets as the config asks)."""
+    n_train, n_test, classes, shape = NOMINAL_SIZES[config.dataset]
+    return SimpleNamespace(n_train=min(n_train, config.n_train or n_train),
+                           n_test=min(n_test, config.n_test or n_test), num_classes=classes, input_shape=shape)
+
+
+def _nominal_key(config) -> str:
+    """A run's identity without its data files: its fields (and its teacher's), the stand-in directory left out."""
+    fields = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+              if f.name not in ("data_dir", "teacher")}
+    teacher = None if config.teacher is None else _nominal_key(config.teacher)
+    return json.dumps([fields, teacher], sort_keys=True, default=str)
 
 
 @functools.lru_cache(maxsize=32)
@@ -92,13 +118,20 @@ def plan(settings, seeds, *, measure_steps: int = 0, cpu_flops: float = CPU_FLOP
     cpu_flops, gpu_flops = check_positive(cpu_flops, "cpu_flops"), check_positive(gpu_flops, "gpu_flops")
     rows, by_hash, measured = [], {}, {}
     for setting in settings:
-        for seed in seeds:
-            for role, config in configs_for(setting, seed).items():
-                key = config.hash()
+        nominal = setting.dataset in NOMINAL_SIZES and setting.data_dir is None
+        with tempfile.TemporaryDirectory() as stand_in:
+            if nominal:  # the configs need an existing directory; nothing is read from it
+                setting = dataclasses.replace(setting, data_dir=stand_in)
+            role_configs = [(seed, configs_for(setting, seed)) for seed in seeds]
+        for seed, configs in role_configs:
+            for role, config in configs.items():
+                key = _nominal_key(config) if nominal else config.hash()
                 if key in by_hash:
                     by_hash[key]["shared"] += 1
                     continue
-                data = data_for(config)
+                if nominal and measure_steps:
+                    raise ValueError(f"measure_steps needs the data of {setting.dataset!r}: give its data_dir.")
+                data = _nominal_data(config) if nominal else data_for(config)
                 flops, params = forward_flops(config, data)
                 teacher_flops = 0.0
                 if config.teacher is not None and config.augmentation().active:
@@ -118,8 +151,9 @@ def plan(settings, seeds, *, measure_steps: int = 0, cpu_flops: float = CPU_FLOP
                 else:
                     cpu = (train_flops + eval_flops) / cpu_flops
                     how = f"FLOPs at {cpu_flops:.0e} FLOP/s"
-                row = dict(role=role, setting=setting.name, seed=seed, hash=key,
-                           teacher_hash=None if config.teacher is None else config.teacher.hash(),
+                row = dict(role=role, setting=setting.name, seed=seed, hash=NO_HASH if nominal else key,
+                           teacher_hash=None if config.teacher is None else
+                           (NO_HASH if nominal else config.teacher.hash()),
                            dataset=config.dataset, label_noise=config.label_noise, model=config.model,
                            epochs=config.epochs, n_train=data.n_train, n_test=data.n_test, batch=batch, steps=steps,
                            params=params, forward_flops=flops, flops=train_flops + eval_flops,

@@ -42,7 +42,7 @@ import warnings
 from pathlib import Path
 
 from ..engine import SchedulerUnreachable, Task, exit_once, open_client, run_graph, task_resources
-from .grids import GRIDS
+from .grids import GRIDS, with_data_dir
 from .outcome import MIN_GAIN, claims, configs_for, finite_mean, markdown, measure, verdicts
 from .store import Run
 from .sweep_table import read_table, write_files
@@ -262,6 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--grid", default="default", choices=sorted(GRIDS))
     parser.add_argument("--only", nargs="*", default=None, help="setting names (or substrings) to run")
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (0 .. seeds-1)")
+    parser.add_argument("--data-dir", dest="data_dir", default=None, metavar="DIR",
+                        help="directory of the file datasets (CIFAR python-pickle batches) of the grid's settings")
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true",
+                        help="list the runs the sweep would train and their estimated cost; train nothing")
     parser.add_argument("--progress", action="store_true", help="show a progress bar per run (in this process)")
     parser.add_argument("--retries", type=int, default=1, help="further attempts of a run that raised (default 1)")
     where = parser.add_argument_group("where the runs train (one of; docs/sweeps.md)")
@@ -323,10 +327,23 @@ def main(argv=None) -> int:
     settings = GRIDS[args.grid]
     if args.only:
         settings = [s for s in settings if any(o in s.name for o in args.only)]
+    if args.data_dir is not None:
+        if not os.path.isdir(args.data_dir):
+            parser.error(f"--data-dir {args.data_dir!r} is not a directory.")
+        settings = with_data_dir(settings, args.data_dir)
     runs = runs_dir(args)
     for name in ("workers", "threads", "jobs", "seeds"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1, got {getattr(args, name)}.")
+    if args.dry_run:
+        from .plan import plan, plan_table
+
+        try:
+            rows = plan(settings, range(args.seeds))
+        except (ValueError, OSError) as error:
+            parser.error(f"cannot plan grid {args.grid!r}: {error}")
+        print(plan_table(rows))
+        return 0
     if args.scheduler is not None:
         where = dict(scheduler=args.scheduler, timeout=args.timeout)
     elif args.slurm:
