@@ -134,11 +134,6 @@ def _intervals(per_seed: list) -> dict:
                 **{name: boot.estimate(column[name]) for name in _SLOPES})
 
 
-def _show(estimate: Estimate) -> str:
-    if estimate.interval is None or estimate.low != estimate.low:
-        return f"{estimate.value:.3f}"
-    return f"{estimate.value:.3f} [{estimate.low:.3f}, {estimate.high:.3f}]"
-
 
 def _kernel_prediction(config: Config) -> list:
     """Binned φ of an RBF kernel student against its kernel teacher (cross-entropy GD, t̃ = T), per temperature."""
@@ -230,7 +225,7 @@ def claims(data: dict) -> list:
             result.append(Claim(
                 claim=f"C1 {split} τ={entry['temperature']:g}", setting=setting,
                 statement=f"the student exaggerates the teacher's confidence on {split} points (OLS slope > 1)",
-                measured=f"slope {_show(estimate)} (per seed {', '.join(f'{v:.3f}' for v in slopes)})",
+                measured=f"slope {estimate.show(3)} (per seed {', '.join(f'{v:.3f}' for v in slopes)})",
                 evidence=estimate, criterion=greater_than(1.0), criterion_text="mean slope > 1 (95% CI above 1)"))
         students = [s["test"]["slope"] for s in per_seed]
         controls = [s["test"]["control_slope"] for s in per_seed]
@@ -252,6 +247,6 @@ def claims(data: dict) -> list:
         result.append(Claim(
             claim=f"C1 vs ctl τ={entry['temperature']:g}", setting=setting + ", test",
             statement="the student's slope exceeds that of an independently trained one-hot network (seed noise)",
-            measured=f"student {np.mean(students):.3f}, control {np.mean(controls):.3f}, difference {_show(over)}",
+            measured=f"student {np.mean(students):.3f}, control {np.mean(controls):.3f}, difference {over.show(3)}",
             evidence=over, criterion=greater_than(0.0), criterion_text=criterion_text))
     return result

@@ -107,7 +107,7 @@ def plot(data: dict):
             label="KD → one-hot at s")
     gain = claims(data)[0].evidence  # the KD gain with its 95 % bootstrap interval
     ax.axhline(mean["kd"], color=colours["student"], ls=":", lw=1,
-               label=f"pure KD {mean['kd']:.3f} (gain {_show(gain, '+')})")
+               label=f"pure KD {mean['kd']:.3f} (gain {gain.show(4, '+')})")
     ax.axhline(mean["onehot"], color=colours["onehot"], ls=":", lw=1, label=f"pure one-hot {mean['onehot']:.3f}")
     ax.axhline(mean["teacher"], color="0.6", ls="--", lw=0.8, label=f"teacher {mean['teacher']:.3f}")
     config = data["config"]["setting"]
@@ -123,13 +123,6 @@ def _middle(switches, epochs) -> int:
     """The index of the switch closest to half the student's epochs (the one the claims read)."""
     return int(np.argmin([abs(s - epochs / 2) for s in switches]))
 
-
-def _show(estimate: Estimate, sign: str = "") -> str:
-    if estimate.value != estimate.value:
-        return "–"
-    if estimate.interval is None or estimate.low != estimate.low:
-        return f"{estimate.value:{sign}.4f}"
-    return f"{estimate.value:{sign}.4f} [{estimate.low:{sign}.4f}, {estimate.high:{sign}.4f}]"
 
 
 def claims(data: dict) -> list:
@@ -168,11 +161,11 @@ def claims(data: dict) -> list:
                f"switch at epoch {switches[middle]} of {config['student_epochs']}; {note}")
     return [
         Claim(claim="KD gain", setting=setting, statement="pure distillation beats pure one-hot training",
-              measured=f"test accuracy KD {mean['kd']:.4f}, one-hot {mean['onehot']:.4f} (gain {_show(gain_ci, '+')})",
+              measured=f"test accuracy KD {mean['kd']:.4f}, one-hot {mean['onehot']:.4f} (gain {gain_ci.show(4, '+')})",
               evidence=gain_ci, criterion=greater_than(0.0), criterion_text="gain > 0"),
         Claim(claim="C2", setting=setting,
               statement="one-hot then KD (late distillation) recovers much of the gain of distillation",
-              measured=(f"late switch {mean['onehot_to_kd'][middle]:.4f}: recovers {_show(recovered)} of the gain"
+              measured=(f"late switch {mean['onehot_to_kd'][middle]:.4f}: recovers {recovered.show(4)} of the gain"
                         if judged else f"late switch {mean['onehot_to_kd'][middle]:.4f}; not judged: no gain "
                         "above 0 to recover"),
               evidence=recovered, criterion=at_least(0.5),
@@ -180,7 +173,7 @@ def claims(data: dict) -> list:
         Claim(claim="C2 (mirror)", setting=setting,
               statement="KD early then one-hot keeps less of the gain than the late switch",
               measured=(f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f} ({early / gain:.2f} of the gain) vs late "
-                        f"{late / gain:.2f}; late − early {_show(mirror, '+')}" if judged
+                        f"{late / gain:.2f}; late − early {mirror.show(4, '+')}" if judged
                         else f"KD→one-hot {mean['kd_to_onehot'][middle]:.4f}; not judged: no gain"),
               evidence=mirror, criterion=greater_than(0.0),
               criterion_text="gain > 0 and early accuracy < late accuracy"),

@@ -118,7 +118,7 @@ def plot(data: dict):
     for i, entry in enumerate(data["temperatures"]):
         mean = {k: np.asarray(v) for k, v in entry["mean"].items()}
         colour = colours["rounds"][i % len(colours["rounds"])]
-        label = f"KD student, τ = {entry['temperature']:g} (low-bin gap {_show(low_gaps[i])})"
+        label = f"KD student, τ = {entry['temperature']:g} (low-bin gap {low_gaps[i].show(3, '+')})"
         ax_a.plot(mean["teacher"], mean["student"], "o-", ms=3, color=colour, label=label)
         ax_b.plot(centres, mean["student"] - mean["teacher"], "o-", ms=3, color=colour, label=label)
     ax_a.plot(first["teacher"], first["control"], "s--", ms=3, color=colours["onehot"], label="one-hot control")
@@ -137,11 +137,6 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
-def _show(estimate: Estimate) -> str:
-    if estimate.interval is None or estimate.low != estimate.low:
-        return f"{estimate.value:+.3f}"
-    return f"{estimate.value:+.3f} [{estimate.low:+.3f}, {estimate.high:+.3f}]"
-
 
 def claims(data: dict) -> list:
     """Per temperature: C1 low-confidence underfitting, against the control, and the high-confidence counterpart.
@@ -178,16 +173,16 @@ def claims(data: dict) -> list:
         result += [
             Claim(claim=f"C1 underfit {tau}", setting=setting,
                   statement=f"in the lowest {k} of {bins} teacher-probability bins the student is less confident",
-                  measured=f"mean gap {_show(low)}; per bin: {fmt(low_gap)}", evidence=low,
+                  measured=f"mean gap {low.show(3, '+')}; per bin: {fmt(low_gap)}", evidence=low,
                   criterion=less_than(0.0), criterion_text=texts[0]),
             Claim(claim=f"C1 vs ctl {tau}", setting=setting,
                   statement="the student's low-confidence gap is more negative than an independent one-hot network's",
                   measured=f"mean gap over low bins: student {low_gap.mean():+.3f}, control {control_low.mean():+.3f}"
-                           f"; difference {_show(over)}",
+                           f"; difference {over.show(3, '+')}",
                   evidence=over, criterion=less_than(0.0), criterion_text=texts[1]),
             Claim(claim=f"C1 confident {tau}", setting=setting,
                   statement=f"in the highest {k} bins the student is at least as confident as the teacher",
-                  measured=f"mean gap {_show(high)}; per bin: {fmt(high_gap)}", evidence=high,
+                  measured=f"mean gap {high.show(3, '+')}; per bin: {fmt(high_gap)}", evidence=high,
                   criterion=at_least(0.0), criterion_text=texts[2]),
         ]
     return result

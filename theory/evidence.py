@@ -136,6 +136,22 @@ class Estimate:
         """``(low, high)``, or None for a point estimate."""
         return None if self.low is None else (self.low, self.high)
 
+    def show(self, digits: int = 3, sign: str = "") -> str:
+        """The estimate as text: ``"1.023 [0.998, 1.047]"``; without an interval just the value; NaN: ``"–"``.
+
+        ``sign="+"`` writes signs (a gain ``"+0.012 [-0.003, +0.027]"``).
+
+        Example:
+          >>> Estimate(1.0234, low=0.998, high=1.047).show(), Estimate(0.01, -0.002, 0.02).show(2, "+")
+          ('1.023 [0.998, 1.047]', '+0.01 [-0.00, +0.02]')
+        """
+        if self.value != self.value:
+            return "–"
+        text = f"{self.value:{sign}.{digits}f}"
+        if self.interval is None or self.low != self.low:
+            return text
+        return f"{text} [{self.low:{sign}.{digits}f}, {self.high:{sign}.{digits}f}]"
+
     def bounds(self) -> tuple:
         """The interval the verdict rule reads: ``(low, high)``, or ``(value, value)`` without an interval."""
         return (self.value, self.value) if self.low is None else (self.low, self.high)

@@ -38,7 +38,7 @@ import numpy as np
 
 from ._checks import check_integer
 from ._io import atomic_write
-from .evidence import Claim, Estimate, greater_than
+from .evidence import Claim, greater_than
 from .metrics import bootstrap, classification_report, exaggeration, fidelity, regime, softmax
 from .metrics.regime import saturation
 
@@ -199,13 +199,6 @@ def _combined(result: dict):
     return bootstrap.combine_seeds(values, draws, seed=result["seed"]), {n: i for i, n in enumerate(names)}
 
 
-def _show(estimate: Estimate, sign: str = "") -> str:
-    if estimate.value != estimate.value:
-        return "–"
-    if estimate.interval is None or estimate.low != estimate.low:
-        return f"{estimate.value:{sign}.4f}"
-    return f"{estimate.value:{sign}.4f} [{estimate.low:{sign}.4f}, {estimate.high:{sign}.4f}]"
-
 
 def claims(result: dict, name: str = "your runs") -> list:
     """The claims of a :func:`measure` result with 95 % intervals (module docstring)."""
@@ -220,23 +213,23 @@ def claims(result: dict, name: str = "your runs") -> list:
         slope = boot.estimate(column[f"{split}_slope"])
         rows.append(Claim(claim=f"C1 {split}", setting=where, evidence=slope, criterion=greater_than(1.0),
                           statement=f"the student exaggerates the teacher's confidence on {split} points (OLS "
-                                    "slope > 1)", measured=f"slope {_show(slope)}"))
+                                    "slope > 1)", measured=f"slope {slope.show(4)}"))
         if f"control_{split}_slope" in column:
             over = boot.difference(column[f"{split}_slope"], column[f"control_{split}_slope"])
             rows.append(Claim(claim=f"C1 vs ctl {split}", setting=where, evidence=over, criterion=greater_than(0.0),
                               statement="the student's slope exceeds the one-hot control's",
-                              measured=f"student − control slope {_show(over, '+')}"))
+                              measured=f"student − control slope {over.show(4, '+')}"))
     if "test" in result["splits"]:
         where = f"{name}, test; {boot.note}"
         gap = boot.difference(column["student_test_accuracy"], column["teacher_test_accuracy"])
         rows.append(Claim(claim="C5", setting=where, evidence=gap, criterion=greater_than(0.0),
                           statement="the student's test accuracy exceeds the teacher's",
-                          measured=f"student − teacher {_show(gap, '+')}"))
+                          measured=f"student − teacher {gap.show(4, '+')}"))
         if "control_test_accuracy" in column:
             gain = boot.difference(column["student_test_accuracy"], column["control_test_accuracy"])
             rows.append(Claim(claim="KD gain", setting=where, evidence=gain, criterion=greater_than(0.0),
                               statement="the distilled student's test accuracy exceeds the one-hot control's",
-                              measured=f"student − control {_show(gain, '+')}"))
+                              measured=f"student − control {gain.show(4, '+')}"))
     return rows
 
 

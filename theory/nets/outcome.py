@@ -16,7 +16,7 @@ from . import analysis, tracking
 from .experiment import Setting, control_config, student_config, switched_config, teacher_config
 from .training import data_for, train
 
-__all__ = ["configs_for", "measure", "MIN_GAIN", "BOOTSTRAP_NAMES", "intervals", "show", "claims", "verdicts",
+__all__ = ["configs_for", "measure", "MIN_GAIN", "BOOTSTRAP_NAMES", "intervals", "claims", "verdicts",
            "finite_mean", "markdown"]
 
 
@@ -111,15 +111,6 @@ def intervals(row: dict) -> dict | None:
         c3_frac_positive=c3)
 
 
-def show(estimate: Estimate, digits: int = 3, sign: str = "") -> str:
-    """``"1.023 [0.998, 1.047]"`` (a point value without interval: just the value; NaN: "–")."""
-    if estimate.value != estimate.value:
-        return "–"
-    text = f"{estimate.value:{sign}.{digits}f}"
-    if estimate.interval is None or estimate.low != estimate.low:
-        return text
-    return f"{text} [{estimate.low:{sign}.{digits}f}, {estimate.high:{sign}.{digits}f}]"
-
 
 def claims(row: dict) -> list:
     """The claims C1 (test and train), C2, C3 and C5 of one sweep row, as :class:`Claim` values with intervals.
@@ -142,21 +133,21 @@ def claims(row: dict) -> list:
     else:
         where = f"{setting}; {ci['note']}"
     judged = ci["late_recovered"].value == ci["late_recovered"].value
-    recovered_text = (f"recovered {show(ci['late_recovered'], 2)} of the KD gain {show(ci['kd_gain'], 3, '+')}"
-                      if judged else f"not judged: KD gain {show(ci['kd_gain'], 3, '+')} not above 0")
+    recovered_text = (f"recovered {ci['late_recovered'].show(2)} of the KD gain {ci['kd_gain'].show(3, '+')}"
+                      if judged else f"not judged: KD gain {ci['kd_gain'].show(3, '+')} not above 0")
     return [
         Claim(claim="C1 test", setting=where, statement="test slope of φ(p_student) on φ(p_teacher) > 1",
-              evidence=ci["test_slope"], criterion=greater_than(1.0), measured=f"slope {show(ci['test_slope'])}"),
+              evidence=ci["test_slope"], criterion=greater_than(1.0), measured=f"slope {ci['test_slope'].show()}"),
         Claim(claim="C1 train", setting=where, statement="train slope of φ(p_student) on φ(p_teacher) > 1",
-              evidence=ci["train_slope"], criterion=greater_than(1.0), measured=f"slope {show(ci['train_slope'])}"),
+              evidence=ci["train_slope"], criterion=greater_than(1.0), measured=f"slope {ci['train_slope'].show()}"),
         Claim(claim="C2", setting=where, statement="the late student recovers at least half of the KD gain",
               evidence=ci["late_recovered"], criterion=at_least(0.5), measured=recovered_text),
         Claim(claim="C3", setting=where, statement="≥ 80 % of matched points have a positive bottom deficit",
               evidence=ci["c3_frac_positive"], criterion=at_least(0.8),
-              measured=f"fraction {show(ci['c3_frac_positive'], 2)}"),
+              measured=f"fraction {ci['c3_frac_positive'].show(2)}"),
         Claim(claim="C5", setting=where, statement="the student's test accuracy exceeds the teacher's",
               evidence=ci["c5_gap"], criterion=greater_than(0.0),
-              measured=f"student − teacher {show(ci['c5_gap'], 3, '+')}"),
+              measured=f"student − teacher {ci['c5_gap'].show(3, '+')}"),
     ]
 
 
@@ -195,7 +186,7 @@ def _cell(row: dict, name: str, digits: int = 3, sign: str = "") -> str:
     """A number of the row with its interval where the row has one (``row["intervals"]``)."""
     stored = (row.get("intervals") or {}).get(name)
     if stored is not None and None not in stored:
-        return show(Estimate(*stored), digits, sign)
+        return Estimate(*stored).show(digits, sign)
     value = row.get(name, float("nan"))
     return "–" if value is None or value != value else f"{value:{sign}.{digits}f}"
 
