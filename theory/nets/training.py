@@ -96,6 +96,14 @@ def _steps_per_epoch(config: TrainConfig, data: NetData) -> int:
     return max(1, data.n_train // min(config.batch_size, data.n_train))
 
 
+def _layout(config: TrainConfig):
+    """``(data, augmentation, batch, steps per epoch)`` of a config, its augmentation checked against the data."""
+    data = data_for(config)
+    augmentation = config.augmentation()
+    augmentation.check_input(data.input_shape, config.dataset)
+    return data, augmentation, min(config.batch_size, data.n_train), _steps_per_epoch(config, data)
+
+
 @functools.lru_cache(maxsize=16)
 def _logits_fn(model):
     return jax.jit(lambda variables, x: model.apply(variables, x, train=False))
@@ -162,11 +170,7 @@ def training_views(config: TrainConfig, epoch: int = 0) -> tuple[np.ndarray, np.
       ((256,), (256, 40, 1))
     """
     epoch = check_integer(epoch, "epoch", minimum=0, maximum=config.epochs - 1)
-    data = data_for(config)
-    augmentation = config.augmentation()
-    augmentation.check_input(data.input_shape, config.dataset)
-    batch = min(config.batch_size, data.n_train)
-    steps = _steps_per_epoch(config, data)
+    data, augmentation, batch, steps = _layout(config)
     root = jax.random.key(config.seed)
     order = _order(jax.random.fold_in(root, 1), jnp.asarray(epoch, jnp.int32), n=data.n_train, steps=steps,
                    batch=batch)
@@ -284,12 +288,8 @@ def step_seconds(config: TrainConfig, steps: int = 3) -> float:
       True
     """
     steps = check_integer(steps, "steps", minimum=1)
-    data = data_for(config)
+    data, augmentation, batch, per_epoch = _layout(config)
     model = model_for(config, data)
-    augmentation = config.augmentation()
-    augmentation.check_input(data.input_shape, config.dataset)
-    batch = min(config.batch_size, data.n_train)
-    per_epoch = _steps_per_epoch(config, data)
     teacher_model, teacher_variables, teacher_logits = None, None, None
     if config.teacher is not None:
         if augmentation.active:
@@ -403,12 +403,8 @@ def train(config: TrainConfig, run_dir=DEFAULT_RUN_DIR, *, progress: bool = True
 def _train_claimed(run: Run, claim, teacher_run, *, progress: bool, stop_after) -> bool:
     """Trains (or resumes) ``run`` while holding ``claim``; False if the claim was lost on the way."""
     config = run.config
-    data = data_for(config)
+    data, augmentation, batch, steps = _layout(config)
     model = model_for(config, data)
-    augmentation = config.augmentation()
-    augmentation.check_input(data.input_shape, config.dataset)
-    batch = min(config.batch_size, data.n_train)
-    steps = _steps_per_epoch(config, data)
     _, schedule = make_optimizer(config, steps)
     template = _template(config, data, steps)
 
