@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ._checks import as_matrix, as_rng, check_integer, check_nonnegative, check_positive
+from ._checks import as_matrix, as_rng, check_choice, check_integer, check_nonnegative, check_positive
 
 __all__ = ["TopEigenpairs", "top_eigenpairs"]
 
@@ -76,8 +76,9 @@ class TopEigenpairs:
 
 
 def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: float = 1e-6,
-                   max_products: int = 30, trace: float | None = None, probes: int = 10) -> TopEigenpairs:
-    """Top-k eigenpairs of a symmetric positive semi-definite operator by randomized subspace iteration.
+                   max_products: int = 30, trace: float | None = None, probes: int = 10,
+                   method: str = "krylov", max_basis: int | None = None) -> TopEigenpairs:
+    """Top-k eigenpairs of a symmetric positive semi-definite operator from block products (module docstring).
 
     Example:
         >>> import numpy as np
@@ -92,12 +93,18 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
         op: ``(n, n)`` symmetric PSD operator: anything with ``.shape`` and ``.matmat(V)``, or a dense array.
         k: number of eigenpairs, ``1 ≤ k ≤ n``.
         seed: seed of the Gaussian start block and probes (or a ``numpy.random.Generator``).
-        oversampling: extra columns p (default ``max(64, k // 4)``, capped so that k + p ≤ n).
+        oversampling: extra Ritz pairs p tracked beside the k (default ``max(64, k // 4)``, capped so that
+            k + p ≤ n).
         tol: stop when ``max_j r_j ≤ tol · θ_1``.
         max_products: most ``matmat`` calls (≥ 2); a run that stops there warns and returns what it has.
         trace: ``tr K`` if known (e.g. n for an RBF kernel); tightens ``remainder_bound`` deterministically.
             Default: ``op.trace`` when the operator has it.
         probes: Gaussian probe columns for the probabilistic remainder bound (failure probability 10^−probes).
+        method: ``"krylov"`` (default: block Krylov–Ritz with thick restarts, every product extends the
+            search space by the residuals of the unconverged pairs) or ``"subspace"`` (subspace iteration:
+            every product applies K to the whole block of k + p Ritz vectors).
+        max_basis: largest search space of ``"krylov"`` before a restart (default ``3 (k + p)``, at most n);
+            its memory is 2 · 8 · n · max_basis bytes (the basis and its image under K).
 
     Returns:
         :class:`TopEigenpairs` (eigenvalues descending, eigenvectors ``(n, k)``, residuals, remainder bound).
@@ -117,6 +124,9 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
     tol = check_positive(tol, "tol")
     max_products = check_integer(max_products, "max_products", minimum=2)
     probes = check_integer(probes, "probes", minimum=0)
+    check_choice(method, "method", ("krylov", "subspace"))
+    max_basis = (min(3 * width, n) if max_basis is None
+                 else check_integer(max_basis, "max_basis", minimum=min(width + 1, n)))
     if trace is None:
         trace = getattr(op, "trace", None)
     trace = None if trace is None else check_nonnegative(trace, "trace")
@@ -128,32 +138,23 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
             raise ValueError(f"op.matmat returned shape {out.shape} for a block of shape {block.shape}.")
         return out
 
-    basis = _orthonormal(product(rng.normal(size=(n, width))))
-    products = 1
-    while True:
-        omega = rng.normal(size=(n, probes))
-        omega -= basis @ (basis.T @ omega)  # probes of the complement: (I − QQᵀ)ω
-        both = product(np.concatenate([basis, omega], axis=1))
-        products += 1
-        image, probed = both[:, :width], both[:, width:]
-        small = basis.T @ image
-        values, rotation = scipy.linalg.eigh(0.5 * (small + small.T))
-        values, rotation = values[::-1], rotation[:, ::-1]
-        vectors, images = basis @ rotation, image @ rotation
-        residual_matrix = images - vectors * values
-        residuals = np.linalg.norm(residual_matrix, axis=0)
-        scale = max(float(values[0]), np.finfo(np.float64).tiny)
-        converged = bool(residuals[:k].max() <= tol * scale)
-        if converged or products >= max_products:
-            break
-        basis = _orthonormal(images)
+    iterate = _krylov if method == "krylov" else _subspace
+    values, vectors, images, probe, probed, products = iterate(product, rng, n, width, k, tol, max_products,
+                                                               probes, min(max_basis, n))
+    residual_matrix = images - vectors * values[:width]
+    residuals = np.linalg.norm(residual_matrix, axis=0)
+    scale = max(float(values[0]), np.finfo(np.float64).tiny)
+    converged = bool(residuals[:k].max() <= tol * scale)
     if not converged:
         warnings.warn(f"top_eigenpairs: after {products} products the largest residual of the top {k} is "
                       f"{residuals[:k].max() / scale:.3g}·θ_1 > tol = {tol:.3g}; the residuals on the result "
                       "say how far each pair is from converged (raise max_products or oversampling).",
                       RuntimeWarning, stacklevel=2)
+    # K (I − UUᵀ) ω from K ω and K U (both known): the probes of the Ritz block's complement
+    complement_image = probed - images @ (vectors.T @ probe)
     # the bounds hold in exact arithmetic; the computed Ritz values carry round-off of about n·eps·‖K‖
-    bound = _remainder_bound(values, residual_matrix, basis, probed, k, trace) + n * _EPS * scale
+    bound = 0.0 if k == n else (_remainder_bound(values[:width], residual_matrix, vectors, complement_image, k, trace)
+                                + n * _EPS * scale)  # k = n: nothing is missed
     return TopEigenpairs(
         eigenvalues=np.ascontiguousarray(np.maximum(values[:k], 0.0)),
         eigenvectors=np.ascontiguousarray(vectors[:, :k]),
@@ -162,6 +163,71 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
         products=products,
         converged=converged,
     )
+
+
+def _ritz(small: np.ndarray):
+    """Eigenpairs of the symmetric projected matrix, descending."""
+    values, rotation = scipy.linalg.eigh(0.5 * (small + small.T), driver="evd", check_finite=False)
+    return values[::-1], rotation[:, ::-1]
+
+
+def _subspace(product, rng, n, width, k, tol, max_products, probes, max_basis):
+    """Subspace iteration: Q ← orth(K Q W) with Rayleigh–Ritz on every product; probes ride on the first."""
+    probe = rng.normal(size=(n, probes))
+    first = product(np.concatenate([rng.normal(size=(n, width)), probe], axis=1))
+    basis, probed = _orthonormal(first[:, :width]), first[:, width:]
+    products = 1
+    while True:
+        image = product(basis)
+        products += 1
+        values, rotation = _ritz(basis.T @ image)
+        vectors, images = basis @ rotation, image @ rotation
+        residuals = np.linalg.norm(images - vectors * values, axis=0)
+        if residuals[:k].max() <= tol * max(float(values[0]), np.finfo(np.float64).tiny) or products >= max_products:
+            return values, vectors, images, probe, probed, products
+        basis = _orthonormal(images)
+
+
+def _krylov(product, rng, n, width, k, tol, max_products, probes, max_basis):
+    """Block Krylov–Ritz with thick restarts (module docstring): search space S with its image Z = K S.
+
+    Every product applies K to the orthonormalised residuals of the unconverged pairs among the first
+    ``width`` Ritz pairs (these span the Krylov extension of the Ritz block); the projected matrix SᵀZ is
+    extended by the new columns only. When S would exceed ``max_basis`` columns it restarts on the ``width``
+    Ritz vectors, whose images Z W need no product.
+    """
+    basis = np.empty((n, max_basis))
+    image = np.empty((n, max_basis))
+    probe = rng.normal(size=(n, probes))
+    start = _orthonormal(rng.normal(size=(n, width)))
+    first = product(np.concatenate([start, probe], axis=1))
+    basis[:, :width], image[:, :width], probed = start, first[:, :width], first[:, width:]
+    size, products = width, 1
+    small = start.T @ image[:, :width]
+    while True:
+        values, rotation = _ritz(small)
+        keep = rotation[:, :width]
+        vectors, images = basis[:, :size] @ keep, image[:, :size] @ keep
+        residual_matrix = images - vectors * values[:width]
+        residuals = np.linalg.norm(residual_matrix, axis=0)
+        scale = max(float(values[0]), np.finfo(np.float64).tiny)
+        active = residuals > tol * scale
+        if not active[:k].any() or products >= max_products or size >= n:
+            return values, vectors, images, probe, probed, products
+        if size + int(active.sum()) > max_basis:  # thick restart on the Ritz block: K U = Z W, no product
+            basis[:, :width], image[:, :width] = vectors, images
+            size, small = width, np.diag(values[:width])
+        block = _extension(residual_matrix[:, active], basis[:, :size], max_basis - size)
+        if block.shape[1] == 0:  # the search space is invariant: the Ritz pairs are exact up to round-off
+            return values, vectors, images, probe, probed, products
+        new = product(block)
+        products += 1
+        added = block.shape[1]
+        cross = basis[:, :size].T @ new
+        corner = block.T @ new
+        small = np.block([[small, cross], [cross.T, 0.5 * (corner + corner.T)]])
+        basis[:, size:size + added], image[:, size:size + added] = block, new
+        size += added
 
 
 def _remainder_bound(values, residual_matrix, basis, probed, k, trace) -> float:
@@ -188,9 +254,33 @@ def _remainder_bound(values, residual_matrix, basis, probed, k, trace) -> float:
     return 0.5 * (extra + c) + math.sqrt(half * half + coupling * coupling)
 
 
+def _extension(block: np.ndarray, basis: np.ndarray, room: int) -> np.ndarray:
+    """Orthonormal columns spanning ``block`` outside span(basis), at most ``room`` of them: two block
+    Gram–Schmidt passes against the basis, then :func:`_orthonormal` (columns that the projection leaves
+    below 1e-8 of their norm are numerically in the basis and dropped)."""
+    block = block / np.maximum(np.linalg.norm(block, axis=0), np.finfo(np.float64).tiny)
+    for _ in range(2):
+        block = block - basis @ (basis.T @ block)
+    block = block[:, np.linalg.norm(block, axis=0) > 1e-8]
+    q = _orthonormal(block)[:, :room]
+    return q - basis @ (basis.T @ q)  # a last pass: orthogonal to the basis to working precision
+
+
 def _orthonormal(block: np.ndarray) -> np.ndarray:
-    """An orthonormal basis (n, b) of the column space of ``block`` (Householder QR, economy)."""
-    return scipy.linalg.qr(block, mode="economic", check_finite=False)[0]
+    """An orthonormal basis (n, r) of the numerical column space of ``block`` (rank r ≤ b).
+
+    SVQB twice (Stathopoulos & Wu 2002): with the columns scaled to norm 1, G = BᵀB = V D Vᵀ and
+    Q = B V D^(−1/2), keeping the directions with D > 1e-12·max D (singular values above 1e-6 of the
+    largest); the second pass restores orthogonality to working precision. It is all GEMMs and one small
+    ``eigh``, 5–10× faster here than Householder QR on (n, 600) blocks.
+    """
+    for _ in range(2):
+        block = block / np.maximum(np.linalg.norm(block, axis=0), np.finfo(np.float64).tiny)
+        gram = block.T @ block
+        values, vectors = scipy.linalg.eigh(0.5 * (gram + gram.T), driver="evd", check_finite=False)
+        keep = values > 1e-12 * max(float(values[-1]), np.finfo(np.float64).tiny)
+        block = block @ (vectors[:, keep] / np.sqrt(values[keep]))[:, ::-1]
+    return block
 
 
 class _Dense:
