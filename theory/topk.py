@@ -1,26 +1,35 @@
 """Top-k eigenpairs of a symmetric PSD operator from block products only (no n × n matrix).
 
 The operator K is seen only through ``op.matmat(V)`` (``V`` of shape ``(n, b)``) and ``op.shape == (n, n)``;
-a :class:`scipy.sparse.linalg.LinearOperator` or :func:`theory.kernels.operator` qualifies. The method is
-randomized block subspace iteration with Rayleigh–Ritz at every product (Halko, Martinsson & Tropp 2011,
-Alg. 4.4 + 5.3; Saad, *Numerical methods for large eigenvalue problems*, ch. 5), on a block of
-l = k + p columns (p = oversampling):
+a :class:`scipy.sparse.linalg.LinearOperator` or :func:`theory.kernels.operator` qualifies. On an on-the-fly
+kernel a product with an (n, b) block costs one evaluation of the n² entries (one pass over K) plus 2n²b
+flops of GEMM; for b in the hundreds the GEMM dominates, so the cost is the number of *columns* multiplied,
+plus a smaller term per pass (docs/scale.md). Two methods, both with Rayleigh–Ritz on everything the products
+give, on l = k + p Ritz pairs (p = oversampling):
 
-    Q₀ = orth(K Ω),  Ω Gaussian (n, l);   then per product:  Z = K Q,  H = Qᵀ Z = W Θ Wᵀ,
-    Ritz pairs (θ_j, u_j = Q w_j),  K u_j = Z w_j,  r_j = ‖K u_j − θ_j u_j‖₂,  next Q = orth(Z W).
+``"krylov"`` (default): block Krylov–Ritz with thick restarts (block Lanczos/Davidson without a
+preconditioner; Saad, *Numerical methods for large eigenvalue problems*, ch. 6–7; Musco & Musco 2015,
+"Randomized block Krylov methods"). A search space S (orthonormal) is kept with its image Z = K S::
 
-So every pass over K serves the Rayleigh–Ritz step of the current block *and* the power step of the next:
-the cost is 1 + (iterations) products with an (n, l + probes) block. Eigenvector j converges like
-(λ_{l+1}/λ_j)^t after t products, so on fast-decaying kernel spectra (RBF, ReLU NNGP/NTK) a few products
-reach residuals of 1e-6·λ_max. Why not a library solver: ``eigsh`` (ARPACK, implicitly restarted Lanczos)
-multiplies one vector at a time, i.e. re-evaluates the whole kernel ≥ 2k times for k pairs (each pass over
-an on-the-fly kernel costs as much as a block of hundreds of columns); ``lobpcg`` is a block method too, with
-a 3k-dimensional Rayleigh–Ritz per product and no stopping rule on residuals of its own. Measured on the RBF
-kernel of MNIST-1D (median lengthscale, residuals ≤ 1e-6·λ_max): n = 4,000, k = 512: this method 7 passes
-over K (9.6 s), ``lobpcg`` 6 (7.3 s); n = 2,000, k = 64: this method 9 passes (p = 64; 21 with p = 16),
-``lobpcg`` 13, ``eigsh`` 163 single-vector passes. So the pass counts are comparable to ``lobpcg``; this one
-is a few lines of BLAS-3, gives the residuals and the remainder bound from the same products, and its pass
-count is bounded by ``max_products``. A pass over K is the unit of cost and all l columns ride on it.
+    S = orth(Ω), Ω Gaussian (n, l);  Z = K S;  per step:  SᵀZ = W Θ Wᵀ,  u_j = S w_j,  K u_j = Z w_j,
+    r_j = K u_j − θ_j u_j;   S ← [S, orth_S(r_j : j ≤ k unconverged)],  Z ← [Z, K · (new columns)].
+
+The residuals of the Ritz vectors span the block Krylov extension of the Ritz block, so after t products S
+holds a block Krylov space of degree t: its pairs converge like Chebyshev polynomials in the gap
+(≈ (1 − 2√(gap))^t) instead of the powers (λ_{l+1}/λ_j)^t of subspace iteration, and converged pairs stop
+costing columns. When S would exceed ``max_basis`` columns it restarts on the l Ritz vectors, whose images
+Z W need no product. ``"subspace"``: randomized subspace iteration (Halko, Martinsson & Tropp 2011,
+Alg. 4.4 + 5.3): Z = K Q, Rayleigh–Ritz, next Q = orth(Z W): every product multiplies all l columns.
+Orthonormalisation is SVQB (all GEMMs; Householder QR on (n, 600) blocks was the bottleneck).
+
+Measured on the RBF kernel of MNIST-1D (n = 4,000, median lengthscale, k = 512, residuals ≤ 1e-6·λ_max):
+``"krylov"`` 5 products, 1,985 columns; ``"subspace"`` 7 products, 4,490 columns — at n = 50,000, where the
+columns are the cost, that is the factor ≈ 2.3 (docs/scale.md has the timings). Library solvers: ``eigsh``
+(ARPACK, implicitly restarted Lanczos) multiplies one vector at a time, i.e. re-evaluates the whole kernel
+≥ 2k times for k pairs (n = 2,000, k = 64: 163 single-vector passes); ``lobpcg`` is a block method with a
+3k-dimensional Rayleigh–Ritz per product and no stopping rule on residuals of its own (n = 4,000, k = 512:
+6 products of 512 columns and 2 of its 3 blocks per step). This one gives the residuals and the remainder
+bound from the same products, and its product count is bounded by ``max_products``.
 
 What is certified (docs/maths.md §9):
 
@@ -30,10 +39,11 @@ What is certified (docs/maths.md §9):
   (Cauchy interlacing), so the Ritz values never overstate the spectrum.
 * ``remainder_bound`` ≥ λ_{k+1}, the largest eigenvalue that the top-k directions miss (so ≥ ‖K − U Λ Uᵀ‖₂
   up to the residuals). By Courant–Fischer λ_{k+1} ≤ ‖P K P‖ with P = I − U_k U_kᵀ; in the basis (the p
-  extra Ritz vectors, the complement Q⊥ of the block) P K P = [[Θ_p, Bᵀ], [B, C]] with ‖B‖ ≤ ‖R_p‖_F (the
+  extra Ritz vectors, the complement Q⊥ of the l Ritz vectors Q) P K P = [[Θ_p, Bᵀ], [B, C]] with ‖B‖ ≤ ‖R_p‖_F (the
   extra pairs' residuals), so ‖P K P‖ ≤ (a + c)/2 + √(((a − c)/2)² + b²), a = θ_{k+1}, b = ‖R_p‖_F, c ≥ ‖C‖.
   Two bounds on c = ‖Q⊥ᵀ K Q⊥‖ ≤ ‖(I − QQᵀ) K‖: with the trace, c ≤ tr K − Σ_{j ≤ l} θ_j (deterministic);
-  from ``probes`` Gaussian columns ω_i, projected as (I − QQᵀ)ω_i and appended to the last product,
+  from ``probes`` Gaussian columns ω_i drawn independently of the search space and multiplied with the first
+  block (K(I − QQᵀ)ω = Kω − (KQ)(Qᵀω) then needs no further product),
   c ≤ 10·√(2/π)·max_i ‖(I − QQᵀ) K (I − QQᵀ) ω_i‖ with probability ≥ 1 − 10^(−probes) (Halko et al. 2011,
   Lemma 4.1, applied to (I − QQᵀ) K (I − QQᵀ), whose norm is ‖C‖). The smaller is used, plus a round-off
   allowance n·eps·θ_1 (the bounds hold in exact arithmetic).
@@ -212,6 +222,7 @@ def _krylov(product, rng, n, width, k, tol, max_products, probes, max_basis):
         residuals = np.linalg.norm(residual_matrix, axis=0)
         scale = max(float(values[0]), np.finfo(np.float64).tiny)
         active = residuals > tol * scale
+        active[k:] = False  # the extra pairs improve through the Krylov space; only the k wanted ones extend it
         if not active[:k].any() or products >= max_products or size >= n:
             return values, vectors, images, probe, probed, products
         if size + int(active.sum()) > max_basis:  # thick restart on the Ritz block: K U = Z W, no product
