@@ -20,7 +20,8 @@ holds a block Krylov space of degree t: its pairs converge like Chebyshev polyno
 costing columns. When S would exceed ``max_basis`` columns it restarts on the l Ritz vectors, whose images
 Z W need no product. ``"subspace"``: randomized subspace iteration (Halko, Martinsson & Tropp 2011,
 Alg. 4.4 + 5.3): Z = K Q, Rayleigh–Ritz, next Q = orth(Z W): every product multiplies all l columns.
-Orthonormalisation is SVQB (all GEMMs; Householder QR on (n, 600) blocks was the bottleneck).
+Krylov orthonormalises by SVQB (all GEMMs; Householder QR on (n, 600) blocks was its bottleneck);
+subspace iteration keeps Householder QR (it must keep all l columns, also numerically dependent ones).
 
 Measured on the RBF kernel of MNIST-1D (n = 4,000, median lengthscale, k = 512, residuals ≤ 1e-6·λ_max):
 ``"krylov"`` 5 products, 1,985 columns; ``"subspace"`` 7 products, 4,490 columns — at n = 50,000, where the
@@ -185,7 +186,7 @@ def _subspace(product, rng, n, width, k, tol, max_products, probes, max_basis):
     """Subspace iteration: Q ← orth(K Q W) with Rayleigh–Ritz on every product; probes ride on the first."""
     probe = rng.normal(size=(n, probes))
     first = product(np.concatenate([rng.normal(size=(n, width)), probe], axis=1))
-    basis, probed = _orthonormal(first[:, :width]), first[:, width:]
+    basis, probed = _householder(first[:, :width]), first[:, width:]
     products = 1
     while True:
         image = product(basis)
@@ -195,7 +196,7 @@ def _subspace(product, rng, n, width, k, tol, max_products, probes, max_basis):
         residuals = np.linalg.norm(images - vectors * values, axis=0)
         if residuals[:k].max() <= tol * max(float(values[0]), np.finfo(np.float64).tiny) or products >= max_products:
             return values, vectors, images, probe, probed, products
-        basis = _orthonormal(images)
+        basis = _householder(images)
 
 
 def _krylov(product, rng, n, width, k, tol, max_products, probes, max_basis):
@@ -292,6 +293,11 @@ def _orthonormal(block: np.ndarray) -> np.ndarray:
         keep = values > 1e-12 * max(float(values[-1]), np.finfo(np.float64).tiny)
         block = block @ (vectors[:, keep] / np.sqrt(values[keep]))[:, ::-1]
     return block
+
+
+def _householder(block: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (n, b) of the column space of ``block``, all b columns kept (Householder QR)."""
+    return scipy.linalg.qr(block, mode="economic", check_finite=False)[0]
 
 
 class _Dense:
