@@ -82,6 +82,9 @@ def truncation_bound(filter, spectrum, targets) -> np.ndarray:
 
 def note_panel(ax, title: str, lines) -> None:
     """A text panel in place of a plot: what the scale route did not run, and why."""
+    import textwrap
+
     ax.set_axis_off()
     ax.set_title(title)
-    ax.text(0.0, 1.0, "\n".join(lines), va="top", ha="left", fontsize=7, wrap=True, transform=ax.transAxes)
+    text = "\n".join(textwrap.fill(line, width=48) for line in lines)
+    ax.text(0.0, 1.0, text, va="top", ha="left", fontsize=7, transform=ax.transAxes)
