@@ -178,3 +178,42 @@ def test_operator_never_allocates_n_by_n():
                             env=env, cwd=root, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "ok 3"
+
+
+class _Counting:
+    """An operator that counts the columns it multiplies."""
+
+    def __init__(self, matrix):
+        self.matrix, self.shape, self.columns = matrix, matrix.shape, 0
+
+    def matmat(self, block):
+        self.columns += block.shape[1]
+        return self.matrix @ block
+
+
+def test_krylov_restarts_stay_exact_and_multiply_fewer_columns_than_subspace_iteration():
+    """Forced thick restarts (a small max_basis) keep the pairs right; block Krylov multiplies fewer columns."""
+    values = 1.0 / (1.0 + np.arange(400)) ** 1.5
+    kernel = planted(7, 400, values)
+    dense = np.linalg.eigvalsh(kernel)[::-1]
+    columns = {}
+    for method, max_basis in (("krylov", None), ("krylov", 50), ("subspace", None)):
+        op = _Counting(kernel)
+        top = top_eigenpairs(op, 20, oversampling=10, tol=1e-9, method=method, max_basis=max_basis, max_products=200)
+        assert top.converged
+        np.testing.assert_allclose(top.eigenvalues, dense[:20], rtol=0, atol=1e-9 * values[0])
+        true = np.linalg.norm(kernel @ top.eigenvectors - top.eigenvectors * top.eigenvalues, axis=0)
+        np.testing.assert_allclose(top.residuals, true, rtol=1e-6, atol=1e-14)
+        assert top.remainder_bound >= dense[20]
+        columns[(method, max_basis)] = op.columns
+    assert columns[("krylov", None)] < columns[("subspace", None)]
+
+
+def test_median_lengthscale_on_a_subset():
+    x = np.random.default_rng(8).normal(size=(300, 3))
+    assert kernels.median_lengthscale(x, max_points=300) == kernels.median_lengthscale(x)
+    subset = kernels.median_lengthscale(x, max_points=100, seed=3)
+    index = np.sort(np.random.default_rng(3).choice(300, 100, replace=False))
+    assert subset == kernels.median_lengthscale(x[index])
+    with pytest.raises(ValueError, match="max_points"):
+        kernels.median_lengthscale(x, max_points=1)
