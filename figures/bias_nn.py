@@ -16,6 +16,9 @@ c_k = (1 − e^{−λ_k t̃})(1 − e^{−λ_k T}). Time is read off the optimis
 momentum μ, one epoch of SGD moves the outputs like gradient flow on the summed loss for Δt = Σ_j η_j /
 (S·B·(1 − μ)) over its S steps, so t(e) has no free parameter. With cross-entropy there is no closed form and
 only the networks are shown.
+
+Above ``scale_above`` training points (``--n-train``) no network is trained: top-k kernel spectra on all n
+points and the linearised closed form only (figures/scale.py, docs/scale.md).
 """
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ summed squared loss, step η = 1/λ_max, one-hot targets Y (n, 10):
 (c) with symmetric label noise: training error (against the noisy labels) and test error (clean test labels)
     against the budget T of a teacher gd(η, T) and of its self-distilled student with the same budget,
     gd(η, T) * gd(η, T).
+
+Above ``scale_above`` training points (``--n-train``) the figure takes the scale route (figures/scale.py,
+docs/scale.md): top-k eigenpairs of a kernel operator instead of the dense eigh; (a) and (b) exact on the top k,
+(c) top-k truncated predictors with a bound on the complement, simulated markers and Mobahi's rounds not run.
 """
 from __future__ import annotations
 

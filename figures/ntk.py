@@ -14,6 +14,9 @@ loss ½Σ‖f(x_i) − y_i‖² (float32), step η = 1/λ_max(Θ₀), on a subse
     training outputs, against the closed form g_t(Θ_s) F_T from the student's own Θ₀;
 (c) how far the network is from its linearisation over training: ‖F_net − F_lin‖/‖F_lin‖, and the
     relative kernel change ‖Θ_T − Θ₀‖_F/‖Θ₀‖_F.
+
+Above ``scale_above`` training points (``--n-train``): (a) from top-k spectra (figures/scale.py,
+docs/scale.md); (b) and (c) need trained networks and say so.
 """
 from __future__ import annotations
 
