@@ -9,7 +9,8 @@ lengthscale (over a 5,000-point subset: all n²/2 distances take 10 GB at n = 50
   Krylov–Ritz (the default) or subspace iteration on an operator that evaluates 256 MiB strips of K on the
   fly (never the n × n matrix), to residuals ≤ ``--tol``·λ_max (``--methods`` chooses; both by default).
 
-Per row: wall seconds, peak traced memory (tracemalloc: numpy's allocations, LAPACK workspaces included),
+Per row: wall seconds, CPU seconds of the process (on a shared machine the work done: with one BLAS thread,
+what the wall time would be on an idle core), peak traced memory (tracemalloc: numpy's allocations, LAPACK workspaces included),
 products (passes over K), columns multiplied (the GEMM cost: 2n² flops each), the largest residual / λ_max, the remainder bound on λ_{k+1} / λ_max (on the dense
 row: the exact λ_{k+1} / λ_max), and, where dense exists, the largest eigenvalue error |θ_j − λ_j| / λ_max
 over the top k and the ratio of times.
@@ -42,15 +43,15 @@ from theory.data import load_mnist1d  # noqa: E402
 
 
 def measured(function):
-    """(result, wall seconds, peak traced bytes) of one call."""
+    """(result, wall seconds, peak traced bytes, CPU seconds of this process) of one call."""
     tracemalloc.start()
     tracemalloc.reset_peak()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = function()
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return result, wall, peak
+    return result, wall, peak, cpu
 
 
 class Counted:
@@ -85,7 +86,7 @@ def main(argv=None):
 
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} "
           f"(1/5/15 min) on {os.cpu_count()} cores; kernel {args.kernel}, k = {args.k}, tol = {args.tol:g}")
-    header = (f"{'n':>6} {'method':>8} {'seconds':>8} {'peak MB':>8} {'products':>8} {'columns':>7} "
+    header = (f"{'n':>6} {'method':>8} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'products':>8} {'columns':>7} "
               f"{'max res/λ1':>10} {'λk+1 bd/λ1':>10} {'max |Δλ|/λ1':>11} {'t dense/t':>9}")
     print(header)
     for n in sorted(set(args.sizes) | set(args.topk_sizes)):
@@ -96,15 +97,15 @@ def main(argv=None):
             def dense():
                 gram = getattr(kernels, args.kernel)(x, **params)
                 return scipy.linalg.eigh(gram, eigvals_only=False)[0][::-1]
-            dense_values, dense_time, peak = measured(dense)
+            dense_values, dense_time, peak, cpu = measured(dense)
             true_next = dense_values[args.k] / dense_values[0]  # the exact λ_{k+1}/λ_1, beside the bound
-            print(f"{n:>6} {'dense':>8} {dense_time:>8.1f} {peak / 1e6:>8.0f} {'':>8} {'':>7} {'':>10} "
+            print(f"{n:>6} {'dense':>8} {dense_time:>8.1f} {cpu:>7.1f} {peak / 1e6:>8.0f} {'':>8} {'':>7} {'':>10} "
                   f"{true_next:>10.1e} {'':>11} {'':>9}", flush=True)
         for method in args.methods:
             op = Counted(kernels.operator(x, kernel=args.kernel, **params))
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                spectrum, wall, peak = measured(lambda: th.Spectrum.from_operator(
+                spectrum, wall, peak, cpu = measured(lambda: th.Spectrum.from_operator(
                     op, args.k, tol=args.tol, method=method, max_products=args.max_products))
             capped = any("residual" in str(w.message) for w in caught)
             top = spectrum.eigenvalues[0]
@@ -113,7 +114,7 @@ def main(argv=None):
                 error = f"{np.max(np.abs(spectrum.eigenvalues - dense_values[:args.k])) / dense_values[0]:.1e}"
                 ratio = f"{dense_time / wall:.2f}"
             label = method + ("*" if capped else "")
-            print(f"{n:>6} {label:>8} {wall:>8.1f} {peak / 1e6:>8.0f} {op.products:>8} {op.columns:>7} "
+            print(f"{n:>6} {label:>8} {wall:>8.1f} {cpu:>7.1f} {peak / 1e6:>8.0f} {op.products:>8} {op.columns:>7} "
                   f"{spectrum.residuals.max() / top:>10.1e} {spectrum.remainder_bound / top:>10.1e} {error:>11} "
                   f"{ratio:>9}", flush=True)
     print("* capped by --max-products (not converged to --tol): a lower bound on the time")
