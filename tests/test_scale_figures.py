@@ -96,3 +96,21 @@ def test_ntk_scale_route_spectra_equal_dense_eigh():
     assert _relative(data["spectra"]["init"], init[:40]) < 1e-5  # a float32 network's kernel
     assert "not run" in data["scale"]["not_run"]
     assert {claim.verdict for claim in ntk.claims(data)} == {"not run"}
+
+
+def test_eigen_at_scale_plots_and_its_json_round_trips(eigen_both, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from figures.output import save_figure_set, to_jsonable
+
+    _, _, at_scale = eigen_both
+    figure = eigen.plot(to_jsonable(at_scale))
+    texts = " ".join(text.get_text() for ax in figure.axes for text in ax.texts)
+    assert "not run at scale" in texts and "bounded" in texts and "exact" in texts
+    save_figure_set(tmp_path, "eigen", dict(figure="eigen", data=at_scale), figure)
+    plt.close(figure)
+    stored = json.loads((tmp_path / "eigen.json").read_text())["data"]
+    assert stored["scale"]["route"] == "top-k" and stored["b"]["closed_form_vs_simulation_max_abs"] is None
