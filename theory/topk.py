@@ -40,13 +40,15 @@ What is certified (docs/maths.md §9):
   (Cauchy interlacing), so the Ritz values never overstate the spectrum.
 * ``remainder_bound`` ≥ λ_{k+1}, the largest eigenvalue that the top-k directions miss (so ≥ ‖K − U Λ Uᵀ‖₂
   up to the residuals). By Courant–Fischer λ_{k+1} ≤ ‖P K P‖ with P = I − U_k U_kᵀ; in the basis (the p
-  extra Ritz vectors, the complement Q⊥ of the l Ritz vectors Q) P K P = [[Θ_p, Bᵀ], [B, C]] with ‖B‖ ≤ ‖R_p‖_F (the
-  extra pairs' residuals), so ‖P K P‖ ≤ (a + c)/2 + √(((a − c)/2)² + b²), a = θ_{k+1}, b = ‖R_p‖_F, c ≥ ‖C‖.
+  extra Ritz vectors, the complement Q⊥ of the l Ritz vectors Q) P K P = [[Θ_p, Bᵀ], [B, C]] with
+  B = Q⊥ᵀ R_p, ‖B‖ ≤ ‖R_p‖₂ (the extra pairs' residuals), so ‖P K P‖ ≤ (a + c)/2 + √(((a − c)/2)² + b²),
+  a = θ_{k+1}, b = ‖R_p‖₂, c ≥ ‖C‖; the same with p = 0 (Q = U_k, P K P = C) is the other candidate, and
+  the smaller of the two is returned (extra pairs that are far from converged make b large).
   Two bounds on c = ‖Q⊥ᵀ K Q⊥‖ ≤ ‖(I − QQᵀ) K‖: with the trace, c ≤ tr K − Σ_{j ≤ l} θ_j (deterministic);
   from ``probes`` Gaussian columns ω_i drawn independently of the search space and multiplied with the first
   block (K(I − QQᵀ)ω = Kω − (KQ)(Qᵀω) then needs no further product),
-  c ≤ 10·√(2/π)·max_i ‖(I − QQᵀ) K (I − QQᵀ) ω_i‖ with probability ≥ 1 − 10^(−probes) (Halko et al. 2011,
-  Lemma 4.1, applied to (I − QQᵀ) K (I − QQᵀ), whose norm is ‖C‖). The smaller is used, plus a round-off
+  c ≤ 10·√(2/π)·max_i ‖(I − QQᵀ) K (I − QQᵀ) ω_i‖ with probability ≥ 1 − 10^(−probes) for each of the two
+  Q (Halko et al. 2011, Lemma 4.1, applied to (I − QQᵀ) K (I − QQᵀ), whose norm is ‖C‖). The smaller is used, plus a round-off
   allowance n·eps·θ_1 (the bounds hold in exact arithmetic).
 """
 from __future__ import annotations
@@ -162,10 +164,13 @@ def top_eigenpairs(op, k: int, *, seed=0, oversampling: int | None = None, tol: 
                       "say how far each pair is from converged (raise max_products or oversampling).",
                       RuntimeWarning, stacklevel=2)
     # K (I − UUᵀ) ω from K ω and K U (both known): the probes of the Ritz block's complement
-    complement_image = probed - images @ (vectors.T @ probe)
-    # the bounds hold in exact arithmetic; the computed Ritz values carry round-off of about n·eps·‖K‖
-    bound = 0.0 if k == n else (_remainder_bound(values[:width], residual_matrix, vectors, complement_image, k, trace)
-                                + n * _EPS * scale)  # k = n: nothing is missed
+    # the bounds hold in exact arithmetic; the computed Ritz values carry round-off of about n·eps·‖K‖. Two
+    # complements of U_k: with the p extra Ritz pairs (l = k + p vectors), and with none (the k vectors alone)
+    bound = 0.0
+    if k < n:  # k = n: nothing is missed
+        bound = min(_remainder_bound(values[:ritz], residual_matrix[:, :ritz], vectors[:, :ritz],
+                                     probed - images[:, :ritz] @ (vectors[:, :ritz].T @ probe), k, trace)
+                    for ritz in sorted({k, width})) + n * _EPS * scale
     return TopEigenpairs(
         eigenvalues=np.ascontiguousarray(np.maximum(values[:k], 0.0)),
         eigenvectors=np.ascontiguousarray(vectors[:, :k]),
@@ -248,7 +253,7 @@ def _remainder_bound(values, residual_matrix, basis, probed, k, trace) -> float:
     if k == n:
         return 0.0
     extra = max(float(values[k]), 0.0) if width > k else 0.0
-    coupling = float(np.linalg.norm(residual_matrix[:, k:])) if width > k else 0.0
+    coupling = float(np.linalg.norm(residual_matrix[:, k:], 2)) if width > k else 0.0  # ‖B‖ ≤ ‖R_p‖₂
     outside = []
     if width == n:
         outside.append(0.0)
