@@ -192,7 +192,7 @@ def _compute_at_scale(config: Config, onehot_config) -> dict:
                 notes.append(f"ntk: not run (the {n} × {n} float64 NTK exceeds empirical_bytes)")
                 continue
             theta = np.asarray(empirical_ntk(apply_fn, variables["params"], x.astype(np.float32)), dtype=np.float64)
-            spectrum, info = scale.top_spectrum(0.5 * (theta + theta.T), config.top_k, max(config.scale_tol, 1e-5),
+            spectrum, info = scale.top_spectrum(scale.symmetrised(theta), config.top_k, max(config.scale_tol, 1e-5),
                                                 config.seed)  # float32 network: residuals ~1e-7 at best
             del theta
         else:

@@ -190,7 +190,7 @@ def _compute_at_scale(config: Config, data) -> dict:
         model = ntk_mlp(config.depth, config.width, config.weight_std, config.bias_std, output_dim=y.shape[1])
         params = model.init(jax.random.key(config.seed), x[:1])
         theta_0 = np.asarray(empirical_ntk(model.apply, params, x), dtype=np.float64)
-        init, init_info = scale.top_spectrum(0.5 * (theta_0 + theta_0.T), config.top_k, max(config.scale_tol, 1e-5),
+        init, init_info = scale.top_spectrum(scale.symmetrised(theta_0), config.top_k, max(config.scale_tol, 1e-5),
                                              config.seed)  # float32 network: residuals ~1e-7 relative at best
         del theta_0
         spectra["init"] = init.eigenvalues

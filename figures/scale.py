@@ -23,7 +23,7 @@ import numpy as np
 import theory as th
 from theory import kernels
 
-__all__ = ["SWITCH", "LENGTHSCALE_SAMPLE", "at_scale", "kernel_parameters", "top_spectrum", "cross_kernel",
+__all__ = ["SWITCH", "LENGTHSCALE_SAMPLE", "at_scale", "kernel_parameters", "top_spectrum", "symmetrised", "cross_kernel",
            "truncation_bound", "note_panel"]
 
 #: Default switch point: above this many training points a figure takes the scale route.
@@ -60,6 +60,17 @@ def top_spectrum(op, k: int, tol: float, seed: int = 0):
               "its residual of the spectrum)",
     )
     return spectrum, info
+
+
+def symmetrised(matrix: np.ndarray, block: int = 2048) -> np.ndarray:
+    """``matrix`` ← (matrix + matrixᵀ)/2 in place, by blocks (temporaries of block² entries, not n²)."""
+    n = matrix.shape[0]
+    for i in range(0, n, block):
+        for j in range(i, n, block):
+            mean = 0.5 * (matrix[i:i + block, j:j + block] + matrix[j:j + block, i:i + block].T)
+            matrix[i:i + block, j:j + block] = mean
+            matrix[j:j + block, i:i + block] = mean.T
+    return matrix
 
 
 def cross_kernel(kernel: str, x: np.ndarray, x_test: np.ndarray, params: dict, block: int = 1024) -> np.ndarray:
