@@ -288,7 +288,8 @@ def plot(data: dict):
         colour = colours["rounds"][i % 4]
         ax_b.plot(student["top"], student["bottom"], color=colour, label=f"student, teacher T={student['teacher_steps']}")
         ax_b.plot(student["marker_top"], student["marker_bottom"], "o", mfc="white", mec=colour, ms=4)
-    ax_b.plot([], [], "o", mfc="white", mec="k", ms=4, label="simulated GD")
+    if len(b["marker_steps"]):  # none at scale
+        ax_b.plot([], [], "o", mfc="white", mec="k", ms=4, label="simulated GD")
     ax_b.set(yscale="log", ylim=(1e-3, 1.05), xlim=(0, 1.02),
              xlabel=f"progress, top directions {tuple(config['top'])}",
              ylabel=f"progress, bottom directions {tuple(config['bottom'])}",
