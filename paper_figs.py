@@ -35,6 +35,17 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
+def _positive_int(text: str) -> int:
+    """``--n-train``: a positive integer (argparse reports the ValueError as a one-line usage error)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_positive_int.__name__ = "positive integer"  # argparse's message: "invalid positive integer value: '0'"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fig", help="figure name, or 'all'")
@@ -42,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="a small, fast configuration (smoke test)")
     parser.add_argument("--seed", type=int, default=None, help="seed for data splits, label noise and training")
     parser.add_argument("--data", default=None, help="dataset name (default: the figure's own, e.g. digits)")
+    parser.add_argument("--n-train", type=_positive_int, default=None, metavar="N",
+                        help="training points (eigen, ntk and bias-nn take the scale route above their switch "
+                             "point, 8,000 by default: top-k spectra from a kernel operator; docs/scale.md)")
     parser.add_argument("--data-dir", default=None,
                         help="directory of an on-disk dataset (e.g. CIFAR pickles; the .npz file for --data npz)")
     parser.add_argument("--out", default="results", help="output directory (default: results/)")
@@ -63,7 +77,7 @@ def _runs(args):
 
 
 def _config(module, args):
-    """The figure's (quick) Config with the --seed / --data / --data-dir overrides and its run store.
+    """The figure's (quick) Config with the --seed / --data / --data-dir / --n-train overrides and its run store.
 
     An override goes to the Config's own field of that name, or else to its ``setting`` (a network figure's
     :class:`theory.nets.experiment.Setting`); a figure that has neither refuses it (:class:`UsageError`). A
@@ -74,7 +88,14 @@ def _config(module, args):
     fields = {f.name for f in dataclasses.fields(config)}
     setting = getattr(config, "setting", None) if "setting" in fields else None
     setting_fields = {f.name for f in dataclasses.fields(setting)} if dataclasses.is_dataclass(setting) else set()
-    for name, value in (("seed", args.seed), ("dataset", args.data), ("data_dir", args.data_dir)):
+    if getattr(args, "n_train", None) is not None and "scale_above" not in fields:
+        import figures
+
+        sized = [name for name in figures.available() if _takes_size(figures.load(name))]
+        raise UsageError(f"figure {module.NAME!r} does not take --n-train (the figures with a scale route do: "
+                         f"{', '.join(sized)}).")
+    for name, value in (("seed", args.seed), ("dataset", args.data), ("data_dir", args.data_dir),
+                        ("n_train", getattr(args, "n_train", None))):
         if value is None:
             continue
         if name in fields:
@@ -82,12 +103,18 @@ def _config(module, args):
         elif name in setting_fields:
             setting_overrides[name] = value
         else:
-            raise UsageError(f"figure {module.NAME!r} does not take --{name.replace('_', '-')}.")
+            option = {"dataset": "data"}.get(name, name).replace("_", "-")
+            raise UsageError(f"figure {module.NAME!r} does not take --{option}.")
     if setting_overrides:
         overrides["setting"] = dataclasses.replace(setting, **setting_overrides)
     if "run_dir" in fields and _runs(args) is not None:
         overrides["run_dir"] = _runs(args)
     return dataclasses.replace(config, **overrides)
+
+
+def _takes_size(module) -> bool:
+    """Whether a figure takes ``--n-train``: its Config has a scale route (a ``scale_above`` switch point)."""
+    return "scale_above" in {field.name for field in dataclasses.fields(module.Config)}
 
 
 def _stores_runs(module) -> bool:

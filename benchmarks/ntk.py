@@ -15,6 +15,7 @@ warm-up call on one block of the real call's shape and reported separately):
     python benchmarks/ntk.py                                  # MLP 512 x 2 at n = 1000, CNN-1D/2D at n = 250
     python benchmarks/ntk.py --models mlp --sizes 1000 10000 20000
     python benchmarks/ntk.py --models cnn1d cnn2d --sizes 250 --jacobian-max 250
+    python benchmarks/ntk.py --models mlp --sizes 20000 --skip jacobian nvp relu_ntk --topk 256   # the 20k goal
 
 Networks (float32, C = 10): ``mlp`` is ``ntk_mlp(depth=2, width=512)`` on d = 40 (MNIST-1D size);
 ``cnn1d`` is the toolkit's CNN1D (32 channels x 3) on (40, 1) sequences; ``cnn2d`` its CNN2D (32, 64
@@ -48,7 +49,12 @@ def parse_args(argv=None):
     parser.add_argument("--depth", type=int, default=2, help="MLP hidden layers")
     parser.add_argument("--outputs", type=int, default=10, help="C, network outputs (MNIST-1D: 10 classes)")
     parser.add_argument("--batch-size", type=int, default=None, help="empirical_ntk batch_size (None: its default)")
-    parser.add_argument("--child", choices=["structured", "jacobian", "nvp", "relu_ntk"], help=argparse.SUPPRESS)
+    parser.add_argument("--topk", type=int, default=None,
+                        help="also: materialise the traced kernel (method='auto') and its top-k spectrum (MLP rows)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["jacobian", "nvp", "relu_ntk"],
+                        help="measurements to leave out (e.g. at n = 20,000, where nvp and relu_ntk add minutes)")
+    parser.add_argument("--child", choices=["structured", "jacobian", "nvp", "relu_ntk", "topk"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--model", default="mlp", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -107,6 +113,17 @@ def child(args) -> dict:
             with timer(part := {}):
                 operator.matmat(vectors)
             record["traced_s" if trace else "full_s"] = part["seconds"] / args.nvp_vectors
+    elif args.child == "topk":
+        from theory import Spectrum
+
+        empirical_ntk(apply_fn, params, x[: block_size(args.n, 1024)])  # compile
+        with timer(part := {}):
+            kernel = np.asarray(empirical_ntk(apply_fn, params, x), dtype=np.float64)
+        record["kernel_s"] = part["seconds"]
+        with timer(part := {}):
+            spectrum = Spectrum.from_operator(kernel, args.topk, tol=1e-6)
+        record["topk_s"] = part["seconds"]
+        record["max_residual"] = float(spectrum.residuals.max() / spectrum.eigenvalues[0])
     elif args.child == "relu_ntk":
         with timer(record):
             relu_ntk(x, depth=args.depth, weight_std=1.0, bias_std=0.1)
@@ -125,7 +142,7 @@ def timer(record: dict):
 def measure(args, kind: str, model: str, n: int) -> dict:
     command = [sys.executable, os.path.abspath(__file__), "--child", kind, "--model", model, "--n", str(n)]
     command += ["--width", str(args.width), "--depth", str(args.depth), "--outputs", str(args.outputs)]
-    command += ["--nvp-vectors", str(args.nvp_vectors)]
+    command += ["--nvp-vectors", str(args.nvp_vectors)] + ([] if args.topk is None else ["--topk", str(args.topk)])
     command += [] if args.batch_size is None else ["--batch-size", str(args.batch_size)]
     repo_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo_root, os.environ.get("PYTHONPATH")])))
@@ -146,37 +163,46 @@ def main(argv=None) -> None:
               f"{'nvp s/v':>8} {'nvp tr s/v':>10} {'relu s':>7} {'str MiB':>8} {'jac MiB':>8} {'jac n':>6}")
     print(header)
     print("-" * len(header))
-    reasons = {}
+    reasons, topk_rows = {}, []
     for model in args.models:
         sizes = args.sizes or ([1000] if model == "mlp" else [250])
         measured = None  # (n, seconds) of the largest Jacobian run, for the n² extrapolation
         for n in sorted(sizes):
             structured = measure(args, "structured", model, n)
             jacobian_n = min(n, args.jacobian_max)
-            if measured is None or measured[0] < jacobian_n:
+            if "jacobian" not in args.skip and (measured is None or measured[0] < jacobian_n):
                 run = measure(args, "jacobian", model, jacobian_n)
                 measured = (jacobian_n, run["seconds"], run["peak_rss_mib"])
-            jacobian_s = measured[1] * (n / measured[0]) ** 2
-            mark = "*" if measured[0] != n else " "
-            nvp = measure(args, "nvp", model, n)
-            relu = measure(args, "relu_ntk", model, n)["seconds"] if model == "mlp" else float("nan")
+            nan = float("nan")
+            jacobian_s = measured[1] * (n / measured[0]) ** 2 if measured else nan
+            mark = "*" if measured and measured[0] != n else " "
+            nvp = measure(args, "nvp", model, n) if "nvp" not in args.skip else {"full_s": nan, "traced_s": nan}
+            relu = (measure(args, "relu_ntk", model, n)["seconds"] if model == "mlp" and "relu_ntk" not in args.skip
+                    else nan)
             if "reason" in structured:
                 reasons[model] = structured["reason"]
                 struct_s, ratio, compile_s, struct_mib = "fallback", "-", "-", "-"
             else:
                 struct_s = f"{structured['seconds']:.2f}"
-                ratio = f"{jacobian_s / structured['seconds']:.0f}"
+                ratio = f"{jacobian_s / structured['seconds']:.0f}" if measured else "-"
                 compile_s, struct_mib = f"{structured['compile_s']:.1f}", f"{structured['peak_rss_mib']:.0f}"
-            jac_mib = f"{measured[2]:.0f}"
+            jac_mib = f"{measured[2]:.0f}" if measured else "-"
             print(f"{model:>6} {n:>6} {structured['num_params']:>8} {struct_s:>9} {jacobian_s:>8.2f}{mark} "
                   f"{ratio:>7} {compile_s:>8} {nvp['full_s']:>8.3f} {nvp['traced_s']:>10.3f} {relu:>7.2f} "
-                  f"{struct_mib:>8} {jac_mib:>8} {measured[0]:>6}", flush=True)
+                  f"{struct_mib:>8} {jac_mib:>8} {measured[0] if measured else '-':>6}", flush=True)
+            if args.topk is not None and model == "mlp":
+                top = measure(args, "topk", model, n)
+                topk_rows.append(f"{model:>6} {n:>6} top-{args.topk}: kernel {top['kernel_s']:.1f} s + top-k "
+                                 f"{top['topk_s']:.1f} s = {top['kernel_s'] + top['topk_s']:.1f} s, peak "
+                                 f"{top['peak_rss_mib']:.0f} MiB, max residual {top['max_residual']:.1e}·λ_max")
     print(
         "s: wall-clock seconds (compile excluded; compile: the structured warm-up call); *: Jacobian time\n"
         "extrapolated as n² from the run at 'jac n' (--jacobian-max; its MiB is that run's); ratio: jacobian / structured;\n"
         "nvp s/v: seconds per NTK-vector product (full (n·C) operator: one vjp + one jvp; tr: traced (n, n)\n"
         "operator, C pairs); MiB: peak resident memory of the measuring process."
     )
+    for row in topk_rows:
+        print(row)
     for model, reason in reasons.items():
         print(f"{model}: structured path not applicable -> method='auto' uses the Jacobian path, because {reason}")
     print(f"load after: {os.getloadavg()[0]:.2f}")

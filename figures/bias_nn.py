@@ -16,6 +16,9 @@ c_k = (1 − e^{−λ_k t̃})(1 − e^{−λ_k T}). Time is read off the optimis
 momentum μ, one epoch of SGD moves the outputs like gradient flow on the summed loss for Δt = Σ_j η_j /
 (S·B·(1 − μ)) over its S steps, so t(e) has no free parameter. With cross-entropy there is no closed form and
 only the networks are shown.
+
+Above ``scale_above`` training points (``--n-train``) no network is trained: top-k kernel spectra on all n
+points and the linearised closed form only (figures/scale.py, docs/scale.md).
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ from theory.metrics import filter_group_progress
 from theory.metrics import matched_deficit
 from theory.nets import DEFAULT_RUN_DIR, analysis, data_for, experiment, make_schedule, tracking, train
 from theory.nets.experiment import Setting
+
+from . import scale
 
 NAME = "bias-nn"
 KIND = "networks"
@@ -61,6 +66,13 @@ class Config:
     bottom: tuple = (200, 500)
     run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
+    # the scale route (figures/scale.py, docs/scale.md): above scale_above training points (None: never) the
+    # networks are not trained; top_k eigenpairs of the kernels on all n training points (the NTK at
+    # initialisation while its n × n float64 matrix takes at most empirical_bytes) and the linearised closed form
+    scale_above: int | None = 8000
+    top_k: int = 512
+    scale_tol: float = 1e-6
+    empirical_bytes: int = 4 * 2**30
 
     def __post_init__(self):
         if not isinstance(self.setting, Setting):
@@ -110,6 +122,8 @@ def compute(config: Config = Config()) -> dict:
     setting = config.setting
     onehot_config = experiment.teacher_config(setting, config.seed)
     student_config = experiment.student_config(setting, config.seed)
+    if scale.at_scale(data_for(onehot_config).n_train, config.scale_above):
+        return _compute_at_scale(config, onehot_config)
     onehot = train(onehot_config, config.run_dir, progress=config.progress)
     student = train(student_config, config.run_dir, progress=config.progress)
     data = data_for(onehot_config)
@@ -148,6 +162,60 @@ def compute(config: Config = Config()) -> dict:
     return result
 
 
+def _compute_at_scale(config: Config, onehot_config) -> dict:
+    """No training: top-k spectra on all n training points and the linearised closed form (docs/scale.md)."""
+    import jax
+    import jax.numpy as jnp
+
+    from theory.kernels import empirical_ntk, operator
+    from theory.nets import initial_variables, model_for
+
+    data = data_for(onehot_config)
+    x, n = data.flat_train(), data.n_train
+    groups = {"top": tuple(config.top), "bottom": tuple(config.bottom)}
+    model, variables = model_for(onehot_config, data), initial_variables(onehot_config, data)
+    shape = data.input_shape
+
+    def apply_fn(params, inputs):
+        return model.apply({"params": params, "batch_stats": variables["batch_stats"]},
+                           inputs.reshape((inputs.shape[0], *shape)), train=False)
+
+    centred = lambda a: a - a.mean(axis=-1, keepdims=True)  # noqa: E731
+    targets = centred(data.one_hot_train())
+    initial = centred(np.asarray(apply_fn(variables["params"], jnp.asarray(x, jnp.float32)), dtype=np.float64))
+    notes = ["networks: not trained at scale (n > scale_above); the curves are the linearised closed form"]
+    result = dict(config=asdict(config), hashes={}, accuracy={"onehot": float("nan"), "student": float("nan")},
+                  tracked_points=n, kernels={}, scale={})
+    for kernel in config.kernels:
+        if kernel == "ntk":
+            if 8 * n * n > config.empirical_bytes:
+                notes.append(f"ntk: not run (the {n} × {n} float64 NTK exceeds empirical_bytes)")
+                continue
+            theta = np.asarray(empirical_ntk(apply_fn, variables["params"], x.astype(np.float32)), dtype=np.float64)
+            spectrum, info = scale.top_spectrum(scale.symmetrised(theta), config.top_k, max(config.scale_tol, 1e-5),
+                                                config.seed)  # float32 network: residuals ~1e-7 at best
+            del theta
+        else:
+            op = operator(x, kernel=kernel, **scale.kernel_parameters(kernel, x, config.seed))
+            spectrum, info = scale.top_spectrum(op, config.top_k, config.scale_tol, config.seed)
+        if config.bottom[1] > spectrum.eigenvalues.size:
+            raise ValueError(f"at scale the groups must lie in the top_k = {spectrum.eigenvalues.size} directions, "
+                             f"got bottom={config.bottom}.")
+        entry = dict(curves={}, deficit=[], eigenvalues=spectrum.eigenvalues[: config.bottom[1]])
+        if kernel == "ntk" and config.setting.loss == "mse":
+            dense = np.linspace(0, config.epochs, 200).round().astype(int)
+            times = _flow_times(onehot_config, dense)
+            teacher_time = float(_flow_times(onehot_config, [config.epochs])[0])
+            entry["closed_form"] = dict(
+                epochs=dense, times=times, teacher_time=teacher_time,
+                onehot=_closed_form(spectrum, targets, initial, groups, times),
+                student=_closed_form(spectrum, targets, initial, groups, times, teacher_time))
+        result["kernels"][kernel] = entry
+        result["scale"][kernel] = info
+    result["scale"]["not_run"] = "; ".join(notes)
+    return result
+
+
 # --------------------------------------------------------------------------------------------- plot
 def plot(data: dict):
     """(a) progress against epochs (NTK); one plane (top vs bottom progress) per kernel."""
@@ -157,6 +225,8 @@ def plot(data: dict):
     from .style import use
 
     use()
+    if "scale" in data:
+        return _plot_at_scale(data)
     kernels = list(data["kernels"])
     figure, axes = plt.subplots(1, 1 + len(kernels), figsize=(3.5 * (1 + len(kernels)), 3.3), layout="constrained")
     config = data["config"]
@@ -191,6 +261,34 @@ def plot(data: dict):
     figure.suptitle(f"{setting['dataset']}, {setting['model']} {setting['width']}×{setting['depth']}, "
                     f"{setting['loss']} loss, noise {setting['label_noise']:g}, {data['tracked_points']} tracked points; "
                     f"test accuracy one-hot {accuracy['onehot']:.3f}, student {accuracy['student']:.3f}", fontsize=9)
+    return figure
+
+
+def _plot_at_scale(data: dict):
+    """(a) top-k spectra; (b) the linearised closed form in the plane; (c) what was not run."""
+    import matplotlib.pyplot as plt
+
+    from .style import ROLE_COLOURS as colours
+
+    figure, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(10.5, 3.3), layout="constrained")
+    config = data["config"]
+    for kernel, entry in data["kernels"].items():
+        values = np.asarray(entry["eigenvalues"], dtype=float)
+        ax_a.plot(np.arange(1, values.size + 1), values / values[0], label=f"{kernel} (top-k, exact)")
+        if "closed_form" in entry:
+            for role in ("onehot", "student"):
+                closed = entry["closed_form"][role]
+                ax_b.plot(closed["top"], closed["bottom"], color=colours[role], label=f"{role}, linearised (flow)")
+    ax_a.set(xscale="log", yscale="log", xlabel="eigendirection k", ylabel="λ_k / λ_1", title="(a) kernel spectra")
+    ax_a.legend(loc="lower left", fontsize=6)
+    ax_b.set(xlabel=f"progress, top {tuple(config['top'])}", ylabel=f"progress, bottom {tuple(config['bottom'])}",
+             title="(b) NTK closed form (exact, top-k)")
+    if ax_b.lines:
+        ax_b.legend(loc="upper left", fontsize=6)
+    scale.note_panel(ax_c, "(c) networks: not run", data["scale"]["not_run"].split("; "))
+    setting = config["setting"]
+    figure.suptitle(f"{setting['dataset']}, n={data['tracked_points']}: scale route (top-{config['top_k']} "
+                    "eigenpairs; docs/scale.md)", fontsize=9)
     return figure
 
 

@@ -12,6 +12,10 @@ summed squared loss, step η = 1/λ_max, one-hot targets Y (n, 10):
 (c) with symmetric label noise: training error (against the noisy labels) and test error (clean test labels)
     against the budget T of a teacher gd(η, T) and of its self-distilled student with the same budget,
     gd(η, T) * gd(η, T).
+
+Above ``scale_above`` training points (``--n-train``) the figure takes the scale route (figures/scale.py,
+docs/scale.md): top-k eigenpairs of a kernel operator instead of the dense eigh; (a) and (b) exact on the top k,
+(c) top-k truncated predictors with a bound on the complement, simulated markers and Mobahi's rounds not run.
 """
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from theory import kernels
 from theory.evidence import Claim, Estimate, Exact, greater_than, less_than
 from theory.metrics import filter_group_progress
 from theory.metrics import matched_deficit
+
+from . import scale
 
 NAME = "eigen"
 KIND = "theory"
@@ -55,7 +61,13 @@ class Config:
     mobahi_rounds: int = 4
     mobahi_budget: float = 0.05  # ε = mobahi_budget · ‖Y‖² (summed squared residual allowed per round)
     label_noise: float = 0.3
-    noise_horizon: float = 3.0  # panel (c) runs to noise_horizon / (η λ_k) at k = n/2
+    noise_horizon: float = 3.0  # panel (c) runs to noise_horizon / (η λ_k) at k = n/2 (at scale: the last top-k)
+    # the scale route (figures/scale.py, docs/scale.md): above scale_above training points (None: never), the
+    # top_k eigenpairs of a kernel operator to residuals ≤ scale_tol·λ_max replace the dense eigh
+    scale_above: int | None = 8000
+    top_k: int = 512
+    scale_tol: float = 1e-6
+    scale_test_points: int = 2000  # test points whose outputs are predicted at scale (the first ones)
 
     @classmethod
     def quick(cls, **overrides) -> "Config":
@@ -107,6 +119,8 @@ def _errors(outputs, labels):
 def compute(config: Config = Config()) -> dict:
     """All numbers of the figure (closed forms, simulated GD markers, errors), JSON-ready."""
     data = th.load_dataset(config.dataset, seed=config.seed, n_train=config.n_train)
+    if scale.at_scale(data.n_train, config.scale_above):
+        return _compute_at_scale(config, data)
     kernel, kernel_test = _kernels(config, data)
     spectrum = th.Spectrum.from_kernel(kernel)
     eigenvalues, n = spectrum.eigenvalues, spectrum.n
@@ -174,6 +188,74 @@ def compute(config: Config = Config()) -> dict:
     )
 
 
+def _compute_at_scale(config: Config, data: th.Dataset) -> dict:
+    """The same panels from the top-k eigenpairs of a kernel operator (figures/scale.py; docs/scale.md).
+
+    (a) the factors of the top k directions; (b) the closed-form plane (no simulated markers: one GD step is
+    one pass over K); (c) the top-k truncated predictors' errors (train outputs with the bound on what the
+    complement adds; test outputs on the first ``scale_test_points`` test points), budgets up to
+    ``noise_horizon`` / (η λ_k) at the last direction held. Mobahi's ridge rounds need the whole spectrum.
+    """
+    x = data.x_train
+    params = scale.kernel_parameters(config.kernel, x, config.seed)
+    op = kernels.operator(x, kernel=config.kernel, **params)
+    spectrum, info = scale.top_spectrum(op, config.top_k, config.scale_tol, config.seed)
+    eigenvalues, n, k = spectrum.eigenvalues, spectrum.n, spectrum.eigenvalues.size
+    if not (0 <= config.top[0] < config.top[1] <= config.bottom[0] < config.bottom[1] <= k):
+        raise ValueError(f"at scale the groups must lie in the top_k = {k} directions held, got top={config.top}, "
+                         f"bottom={config.bottom}.")
+    learning_rate = 1.0 / eigenvalues[0]  # θ_1 ≤ λ_1 ≤ θ_1 + r_1: η·λ_max ≤ 1 + r_1/θ_1 < 2
+    y = data.one_hot_train()
+    energy = np.sum(spectrum.coordinates(y) ** 2, axis=-1)
+    groups = [np.arange(*config.top), np.arange(*config.bottom)]
+    unit = 1.0 / (learning_rate * eigenvalues[config.top[1]])
+    teacher_steps = [max(1, int(round(m * unit))) for m in config.teacher_multiples]
+
+    teacher = th.gd(learning_rate, teacher_steps[1])
+    rounds = th.chain(spectrum, y, [teacher] * config.rounds)
+    panel_a = dict(eigenvalues=eigenvalues, teacher_steps=teacher_steps[1], rounds=rounds.factors(eigenvalues),
+                   mobahi_factors=[], mobahi_strengths=[], mobahi_collapsed_at=None)
+
+    middle = (config.bottom[0] + config.bottom[1]) // 2
+    grid = _time_grid(int(round(config.horizon / (learning_rate * eigenvalues[middle]))), config.time_points)
+    onehot = filter_group_progress(th.gd(learning_rate, grid), eigenvalues, energy, groups)
+    students = []
+    for steps in teacher_steps:
+        curves = filter_group_progress(th.gd(learning_rate, grid) * th.gd(learning_rate, steps), eigenvalues,
+                                       energy, groups)
+        students.append(dict(teacher_steps=steps, top=curves[0], bottom=curves[1], marker_top=[], marker_bottom=[],
+                             bottom_deficit=matched_deficit(*onehot, *curves)))
+    panel_b = dict(steps=grid, onehot_top=onehot[0], onehot_bottom=onehot[1], marker_steps=[], onehot_marker_top=[],
+                   onehot_marker_bottom=[], students=students, closed_form_vs_simulation_max_abs=float("nan"))
+
+    noisy = data.with_label_noise(config.label_noise, seed=config.seed)
+    m = min(config.scale_test_points, data.n_test)
+    cross = scale.cross_kernel(config.kernel, x, data.x_test[:m], params)
+    long_grid = _time_grid(int(round(config.noise_horizon / (learning_rate * eigenvalues[-1]))), config.time_points)
+    predict_fn = th.make_predictor(spectrum, noisy.one_hot_train(), k_train_test=cross)
+    budgets = th.gd(learning_rate, long_grid)
+    panel_c = dict(steps=long_grid, label_noise=config.label_noise, realised_noise=noisy.realised_noise_rate,
+                   test_points=m)
+    for role, filter in (("teacher", budgets), ("student", budgets * budgets)):
+        run = predict_fn(filter)
+        panel_c[f"{role}_train_error_noisy"] = _errors(run.train, noisy.y_train)
+        panel_c[f"{role}_train_error_clean"] = _errors(run.train, noisy.y_train_clean)
+        panel_c[f"{role}_test_error"] = _errors(run.test, data.y_test[:m])
+        panel_c[f"{role}_noisy_points_memorised"] = np.mean(
+            np.argmax(run.train[:, noisy.noisy_mask], -1) == noisy.y_train[noisy.noisy_mask], axis=-1)
+        panel_c[f"{role}_complement_bound"] = scale.truncation_bound(filter, spectrum, noisy.one_hot_train())
+
+    info.update(
+        bounded="panel (c): outputs of the top-k truncation; ‖what the complement adds‖ / ‖outputs‖ ≤ "
+                "*_complement_bound per budget (train); test outputs: truncation only (g/λ is not small on the "
+                f"complement); test error on the first {m} test points",
+        not_run="panel (a) Mobahi ridge rounds (their residual budget sums over every direction); panel (b) "
+                "simulated GD markers (one step = one pass over K)",
+        lengthscale=params.get("lengthscale"))
+    return dict(config=asdict(config), n_train=n, n_test=data.n_test, learning_rate=learning_rate, unit_steps=unit,
+                kernel_rank=spectrum.rank, a=panel_a, b=panel_b, c=panel_c, scale=info)
+
+
 # --------------------------------------------------------------------------------------------- plot
 def plot(data: dict):
     """Three panels (a) factors, (b) plane, (c) errors; returns a matplotlib Figure."""
@@ -206,7 +288,8 @@ def plot(data: dict):
         colour = colours["rounds"][i % 4]
         ax_b.plot(student["top"], student["bottom"], color=colour, label=f"student, teacher T={student['teacher_steps']}")
         ax_b.plot(student["marker_top"], student["marker_bottom"], "o", mfc="white", mec=colour, ms=4)
-    ax_b.plot([], [], "o", mfc="white", mec="k", ms=4, label="simulated GD")
+    if len(b["marker_steps"]):  # none at scale
+        ax_b.plot([], [], "o", mfc="white", mec="k", ms=4, label="simulated GD")
     ax_b.set(yscale="log", ylim=(1e-3, 1.05), xlim=(0, 1.02),
              xlabel=f"progress, top directions {tuple(config['top'])}",
              ylabel=f"progress, bottom directions {tuple(config['bottom'])}",
@@ -223,6 +306,21 @@ def plot(data: dict):
     figure.suptitle(
         f"{config['dataset']}, {config['kernel']} kernel, n={data['n_train']}, η=1/λ_max", fontsize=9
     )
+    if "scale" in data:  # the scale route: say what is exact, what bounded and what was not run
+        info = data["scale"]
+        figure.suptitle(
+            f"{config['dataset']}, {config['kernel']} kernel, n={data['n_train']}, η=1/θ_1; scale route: top-{info['k']} "
+            f"eigenpairs from a kernel operator, max residual {info['max_residual_over_lambda_max']:.1e}·λ_max, "
+            f"λ_(k+1) ≤ {info['lambda_next_bound_over_lambda_max']:.1e}·λ_max", fontsize=8)
+        ax_a.text(0.98, 0.98, "exact (top-k)\nMobahi rounds: not run at scale\n(they need the whole spectrum)",
+                  transform=ax_a.transAxes, ha="right", va="top", fontsize=6)
+        ax_b.text(0.98, 0.02, "closed form, exact (top-k)\nsimulated GD markers: not run at scale\n(one step = one pass over K)",
+                  transform=ax_b.transAxes, ha="right", va="bottom", fontsize=6)
+        bound = max(np.nanmax(np.asarray(c["teacher_complement_bound"], dtype=float)),
+                    np.nanmax(np.asarray(c["student_complement_bound"], dtype=float)))
+        ax_c.text(0.02, 0.02, f"bounded: top-{info['k']} truncation; complement adds ≤ {bound:.2g}×‖train outputs‖\n"
+                  f"test error on {c['test_points']} test points (truncation only)",
+                  transform=ax_c.transAxes, ha="left", va="bottom", fontsize=6)
     return figure
 
 

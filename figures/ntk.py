@@ -14,6 +14,9 @@ loss ½Σ‖f(x_i) − y_i‖² (float32), step η = 1/λ_max(Θ₀), on a subse
     training outputs, against the closed form g_t(Θ_s) F_T from the student's own Θ₀;
 (c) how far the network is from its linearisation over training: ‖F_net − F_lin‖/‖F_lin‖, and the
     relative kernel change ‖Θ_T − Θ₀‖_F/‖Θ₀‖_F.
+
+Above ``scale_above`` training points (``--n-train``): (a) from top-k spectra (figures/scale.py,
+docs/scale.md); (b) and (c) need trained networks and say so.
 """
 from __future__ import annotations
 
@@ -28,6 +31,8 @@ from theory import kernels
 from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.kernels import empirical_ntk, ntk_mlp
 from theory.metrics import matched_deficit
+
+from . import scale
 
 NAME = "ntk"
 KIND = "networks"
@@ -53,6 +58,13 @@ class Config:
     horizon: float = 1.0  # train for horizon / (η λ_k) steps, k the middle of the bottom group
     max_steps: int = 4000
     records: int = 20
+    # the scale route (figures/scale.py, docs/scale.md): above scale_above training points (None: never), panel
+    # (a) from top_k eigenpairs (Θ_∞ as a kernel operator; Θ₀ materialised by the structured empirical NTK
+    # while its n × n float64 matrix takes at most empirical_bytes); the networks are not trained
+    scale_above: int | None = 8000
+    top_k: int = 256
+    scale_tol: float = 1e-6
+    empirical_bytes: int = 4 * 2**30
 
     @classmethod
     def quick(cls, **overrides) -> "Config":
@@ -104,6 +116,8 @@ def _progress(spectrum, outputs, y, groups):
 def compute(config: Config = Config()) -> dict:
     """Train the teacher and student networks, compute their NTKs and the closed forms; JSON-ready numbers."""
     data = th.load_dataset(config.dataset, seed=config.seed, n_train=config.n_train)
+    if scale.at_scale(data.n_train, config.scale_above):
+        return _compute_at_scale(config, data)
     x = data.x_train.astype(np.float32)
     y = data.one_hot_train()
     n = len(y)
@@ -161,6 +175,38 @@ def compute(config: Config = Config()) -> dict:
     )
 
 
+def _compute_at_scale(config: Config, data) -> dict:
+    """Panel (a) from top-k spectra; (b) and (c) need trained networks and are not run (docs/scale.md)."""
+    x = data.x_train.astype(np.float32)
+    y = data.one_hot_train()
+    n = len(y)
+    op = kernels.operator(x.astype(np.float64), kernel="relu_ntk", depth=config.depth, weight_std=config.weight_std,
+                          bias_std=config.bias_std)
+    infinite, info = scale.top_spectrum(op, config.top_k, config.scale_tol, config.seed)
+    spectra = dict(infinite=infinite.eigenvalues, init=[], trained=[])
+    notes = ["(b), (c): not run at scale: they train the teacher and student networks full-batch on all n points "
+             "and need the full (n·C)² empirical NTK", "trained Θ_T: not run (needs the trained network)"]
+    if 8 * n * n <= config.empirical_bytes:  # the traced Θ₀, materialised by the structured (per-layer) NTK
+        model = ntk_mlp(config.depth, config.width, config.weight_std, config.bias_std, output_dim=y.shape[1])
+        params = model.init(jax.random.key(config.seed), x[:1])
+        theta_0 = np.asarray(empirical_ntk(model.apply, params, x), dtype=np.float64)
+        init, init_info = scale.top_spectrum(scale.symmetrised(theta_0), config.top_k, max(config.scale_tol, 1e-5),
+                                             config.seed)  # float32 network: residuals ~1e-7 relative at best
+        del theta_0
+        spectra["init"] = init.eigenvalues
+        info["init"] = init_info
+    else:
+        notes.append(f"empirical Θ₀: not run (its {n} × {n} float64 matrix exceeds empirical_bytes = "
+                     f"{config.empirical_bytes / 2**30:.3g} GiB; an on-the-fly operator re-evaluates it every product)")
+    info.update(bounded="none", not_run="; ".join(notes))
+    nan = float("nan")
+    return dict(
+        config=asdict(config), n_train=n, steps=[], learning_rate=nan, spectra=spectra,
+        onehot=dict(measured=[], linear=[], infinite=[]), student=dict(measured=[], linear=[], bottom_deficit=[]),
+        linearisation_error=dict(teacher=[nan], student=[nan]), kernel_change=nan, init_vs_infinite=nan,
+        train_accuracy=nan, scale=info)
+
+
 # --------------------------------------------------------------------------------------------- plot
 def plot(data: dict):
     """Three panels: spectra, the top/bottom plane, distance from the linearisation."""
@@ -173,14 +219,28 @@ def plot(data: dict):
     figure, (ax_a, ax_b, ax_c) = plt.subplots(1, 3, figsize=(10.5, 3.3), layout="constrained")
     config = data["config"]
     spectra = data["spectra"]
-    index = np.arange(1, len(spectra["init"]) + 1)
-    ax_a.plot(index, spectra["infinite"], color=colours["theory"], ls=":", label="Θ_∞ (relu_ntk)")
-    ax_a.plot(index, spectra["init"], color=colours["teacher"], label="empirical Θ₀ (init)")
-    ax_a.plot(index, spectra["trained"], color=colours["student"], ls="--", label="empirical Θ_T (trained)")
+    def index(values):
+        return np.arange(1, len(values) + 1)
+
+    ax_a.plot(index(spectra["infinite"]), spectra["infinite"], color=colours["theory"], ls=":", label="Θ_∞ (relu_ntk)")
+    ax_a.plot(index(spectra["init"]), spectra["init"], color=colours["teacher"], label="empirical Θ₀ (init)")
+    ax_a.plot(index(spectra["trained"]), spectra["trained"], color=colours["student"], ls="--",
+              label="empirical Θ_T (trained)")
     ax_a.set(xscale="log", yscale="log", xlabel="eigendirection k", ylabel="eigenvalue λ_k",
              title=f"(a) NTK spectra, width {config['width']}")
     ax_a.legend(loc="lower left")
 
+    if "scale" in data:  # the scale route: (a) only, the rest says why not
+        info = data["scale"]
+        ax_a.set_title(f"(a) top-{info['k']} NTK spectra, width {config['width']}")
+        ax_a.text(0.98, 0.98, f"exact: residuals ≤ {info['max_residual_over_lambda_max']:.0e}·λ_max",
+                  transform=ax_a.transAxes, ha="right", va="top", fontsize=6)
+        from .scale import note_panel
+
+        note_panel(ax_b, "(b) networks vs closed form: not run", info["not_run"].split("; "))
+        note_panel(ax_c, "(c) linearisation: not run", [f"n = {data['n_train']}: scale route (n > scale_above = "
+                                                        f"{config['scale_above']}); docs/scale.md"])
+        return figure
     onehot, student = data["onehot"], data["student"]
     ax_b.plot(*np.asarray(onehot["linear"]).T, color=colours["onehot"], label="closed form, own Θ₀")
     ax_b.plot(*np.asarray(onehot["infinite"]).T, color=colours["onehot"], ls=":", label="closed form, Θ_∞")

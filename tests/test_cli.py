@@ -194,3 +194,26 @@ def test_the_network_figures_default_run_dir_is_the_stores():
     for module in ("exaggeration", "underfit", "late", "bias_nn"):
         config = __import__(f"figures.{module}", fromlist=["Config"]).Config()
         assert config.run_dir == DEFAULT_RUN_DIR
+
+
+# ----------------------------------------------------------------------------------------------- --n-train
+def test_n_train_and_data_reach_the_figure_config(tmp_path, no_compute):
+    for name, args in (("eigen", []), ("ntk", []), ("bias-nn", ["--runs", str(tmp_path / "runs")])):
+        with pytest.raises(Computed):
+            paper_figs.main(["--fig", name, "--out", str(tmp_path), "--n-train", "50000", "--data", "mnist1d"] + args)
+    eigen_config, ntk_config, bias_config = no_compute
+    assert (eigen_config.n_train, eigen_config.dataset) == (50000, "mnist1d")
+    assert (ntk_config.n_train, ntk_config.dataset) == (50000, "mnist1d")
+    assert (bias_config.setting.n_train, bias_config.setting.dataset) == (50000, "mnist1d")
+    assert eigen_config.scale_above < 50000  # the scale route
+
+
+def test_n_train_is_refused_by_a_figure_without_a_scale_route_and_must_be_positive(tmp_path, capsys, no_compute):
+    assert paper_figs.main(["--fig", "late", "--quick", "--out", str(tmp_path), "--n-train", "100"]) == 2
+    one_error_line(capsys, "figure 'late' does not take --n-train", "eigen", "ntk", "bias-nn")
+    for bad in ("0", "-5", "many"):
+        assert paper_figs.main(["--fig", "eigen", "--out", str(tmp_path), "--n-train", bad]) == 2
+        one_error_line(capsys, "--n-train", "positive integer")
+    assert paper_figs.main(["--fig", "all", "--quick", "--out", str(tmp_path), "--n-train", "100"]) == 2
+    assert not no_compute
+    one_error_line(capsys, "does not take --n-train")

@@ -118,12 +118,13 @@ class Spectrum:
 
     @classmethod
     def from_operator(cls, op, k: int, *, seed=0, oversampling: int | None = None, tol: float = 1e-6,
-                      max_products: int = 30, trace: float | None = None, probes: int = 10):
+                      max_products: int = 30, trace: float | None = None, probes: int = 10,
+                      method: str = "krylov"):
         """Top-k eigenpairs of a PSD operator without the n × n matrix (randomized subspace iteration).
 
         ``op`` is anything with ``.shape == (n, n)`` and ``.matmat(V)`` (a
         :class:`scipy.sparse.linalg.LinearOperator`, :func:`theory.kernels.operator`); the algorithm, its
-        cost (one pass over K per iteration, all k + p columns at once) and what it certifies are in
+        cost (passes over K, columns multiplied) and what it certifies are in
         :mod:`theory.topk`. The result has ``rank == k`` (for k eigenvalues above ``n·eps·λ_max``),
         ``residuals`` ‖K u_j − λ_j u_j‖ (each eigenvalue is within its residual of the spectrum; an
         eigenvector's angle error is at most residual / gap) and ``remainder_bound`` ≥ λ_{k+1}.
@@ -144,12 +145,14 @@ class Spectrum:
             max_products: most ``matmat`` calls; a run that stops there warns (RuntimeWarning).
             trace: ``tr K`` if known (default ``op.trace`` when present); tightens ``remainder_bound``.
             probes: Gaussian probes for the probabilistic part of ``remainder_bound``.
+            method: ``"krylov"`` (block Krylov–Ritz, the default: fewest columns multiplied) or
+                ``"subspace"`` (subspace iteration); :mod:`theory.topk`.
 
         Returns:
             A top-k :class:Spectrum: eigenvalues ``(k,)`` descending, eigenvectors ``(n, k)``.
         """
         top = top_eigenpairs(op, k, seed=seed, oversampling=oversampling, tol=tol, max_products=max_products,
-                             trace=trace, probes=probes)
+                             trace=trace, probes=probes, method=method)
         return cls(eigenvalues=top.eigenvalues, eigenvectors=top.eigenvectors, residuals=top.residuals,
                    remainder_bound=top.remainder_bound)
 

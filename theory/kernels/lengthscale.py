@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import pdist
 
-from .._checks import as_matrix
+from .._checks import as_matrix, as_rng, check_integer
 
 __all__ = ["median_lengthscale"]
 
 
-def median_lengthscale(x) -> float:
+def median_lengthscale(x, *, max_points: int | None = None, seed=0) -> float:
     """The median of the pairwise Euclidean distances between the rows of ``x`` (the median heuristic).
 
         ℓ = median { ‖x_i − x_j‖ : 1 ≤ i < j ≤ n },
@@ -32,7 +32,9 @@ def median_lengthscale(x) -> float:
 
     Distances are computed from the differences x_i − x_j (``scipy.spatial.distance.pdist``), each to
     relative round-off, not as ‖a‖² + ‖b‖² − 2a·b, whose cancellation costs relative accuracy
-    ε·‖x‖²/‖x_i − x_j‖² on close points. Memory is n(n − 1)/2 floats.
+    ε·‖x‖²/‖x_i − x_j‖² on close points. Memory is n(n − 1)/2 floats (n = 50,000: 10 GB): with
+    ``max_points`` m < n the median is over the pairs of a seeded uniform subset of m rows (an estimate of
+    the same median; m = 5,000: 100 MB, used by the scale route of the figures, docs/scale.md).
 
     Example:
         >>> median_lengthscale([[0.0], [1.0], [3.0], [4.0]])
@@ -40,6 +42,8 @@ def median_lengthscale(x) -> float:
 
     Args:
         x: inputs ``(n, d)``, n ≥ 2, finite.
+        max_points: at most this many rows enter (a seeded subset when n is larger); None: all.
+        seed: seed of that subset.
 
     Returns:
         float ℓ > 0.
@@ -49,6 +53,8 @@ def median_lengthscale(x) -> float:
             distance is 0 (most rows are equal).
     """
     x = as_matrix(x, "x")
+    if max_points is not None and x.shape[0] > check_integer(max_points, "max_points", minimum=2):
+        x = x[np.sort(as_rng(seed).choice(x.shape[0], max_points, replace=False))]
     if x.shape[0] < 2:
         raise ValueError(f"x must have n >= 2 rows (a pair of points), got shape {x.shape}.")
     lengthscale = float(np.median(pdist(x)))
