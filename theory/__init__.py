@@ -89,7 +89,7 @@ from . import metrics
 from . import regimes
 from . import selfdistill
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 #: Top-level names of version 0.1 that moved, and their home now: ``th.NAME`` still works for one release
 #: and warns (DeprecationWarning) with the new name.
