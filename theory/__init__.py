@@ -17,9 +17,11 @@ At the top level, the core:
 
 Namespaces: ``th.kernels`` (analytic kernels, random features, the empirical NTK, kernel operators),
 ``th.krylov`` (closed forms from kernel products only, at scale), ``th.denoise`` (the
-gradient-denoiser view), ``th.regimes`` (kernel-model sweeps), ``th.data``, ``th.dynamics``,
-``th.metrics``, ``th.evidence`` (claims and verdicts), and ``th.nets`` (flax networks, imported on first use:
-``import theory`` loads neither flax nor optax).
+gradient-denoiser view), ``th.regimes`` (kernel-model sweeps), ``th.selfdistill`` (exact risk and optimal
+weights of self-distillation chains), ``th.data``, ``th.dynamics``, ``th.metrics`` (with ``bootstrap`` intervals
+and ``regime`` variables), ``th.evidence`` (claims and verdicts), ``th.engine`` (Dask task graphs; dask loads on
+first use), and ``th.nets`` (flax networks, imported on first use: ``import theory`` loads neither flax nor
+optax). ``python -m theory.measure`` measures logits trained elsewhere.
 
 Names that moved keep a deprecated alias at the top level for one release (see CHANGELOG.md); using one
 warns with its new home.
