@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+from scipy import stats
 from scipy.spatial.distance import pdist
 
 import theory as th
@@ -243,8 +244,6 @@ def _after_index(steps, switch_step: int) -> int:
 
 def _normal_intervals(difference, standard_error, level: float):
     """``(low, high)`` arrays: difference ∓ z·SE at ``level`` (normal, for Monte Carlo means over many draws)."""
-    from scipy import stats
-
     z = float(stats.norm.ppf((1 + level) / 2))
     return difference - z * standard_error, difference + z * standard_error
 
@@ -411,7 +410,10 @@ def plot(data: dict):
 
     steps = np.asarray(d["steps"])[1:]
     for name in TARGETS:
-        ax_d.plot(steps, np.asarray(d["students"][name]["test_accuracy"])[1:], color=colour[name], label=LABELS[name])
+        label = LABELS[name]
+        if name == "late" and "intervals" in data:  # C2: the recovered fraction with its 95 % interval
+            label += f" (recovers {_shown(_interval(data, 'recovered', None), '.2f')} of the ‖f − p*‖² gain)"
+        ax_d.plot(steps, np.asarray(d["students"][name]["test_accuracy"])[1:], color=colour[name], label=label)
     ax_d.plot([d["teacher_steps"]], [d["teacher"]["test_accuracy"]], "s", ms=4, color=colour["teacher"],
               label="teacher")
     ax_d.axhline(d["bayes_accuracy"], color="0.5", lw=0.8, ls="--", label="Bayes (expected)")
@@ -585,8 +587,8 @@ def claims(data: dict) -> list:
               measured=f"test ‖f − p*‖²: one-hot {final_distance['onehot']:.4g}, Bayes {final_distance['bayes']:.4g}, "
                        f"teacher targets {final_distance['teacher']:.4g}; accuracy {final['onehot']:.3f}, "
                        f"{final['bayes']:.3f}, {final['teacher']:.3f} (Bayes classifier {d['bayes_accuracy']:.3f}); "
-                       f"− one-hot: Bayes {_shown(student_gains[0], '.4f')}, teacher {_shown(student_gains[1], '.4f')} "
-                       f"(paired){note}",
+                       f"− one-hot: Bayes {_shown(student_gains[0], '.4f')}, teacher "
+                       f"{_shown(student_gains[1], '.4f')} (paired){note}",
               evidence=tuple(student_gains),
               criterion=(less_than(0.0), less_than(0.0)),
               criterion_text="final Bayes and teacher-target distance to p* < one-hot's"),
@@ -602,10 +604,11 @@ def claims(data: dict) -> list:
               criterion_text="best teacher-target distance to p* below 0.99 × best one-hot's"),
         Claim(claim="C2", setting=setting + f", switch at step {d['switch_step']}, last step",
               statement="late distillation recovers most of the distillation gain",
-              measured=(f"late switch test ‖f − p*‖² {final_distance['late']:.4g}: recovers {_shown(recovered_ci)} of "
-                        f"the teacher-target gain {_shown(gain_ci, '.4g')}; accuracy {final['late']:.3f} (one-hot "
+              measured=(f"late switch test ‖f − p*‖² {final_distance['late']:.4g}: recovers {_shown(recovered_ci)} "
+                        f"of the teacher-target gain {_shown(gain_ci, '.4g')}; accuracy {final['late']:.3f} (one-hot "
                         f"{final['onehot']:.3f}, teacher targets {final['teacher']:.3f}); at step {steps[after]} "
-                        f"(≈ 2s) {_shown(recovered_after_ci)} recovered{note}") if np.isfinite(recovered_ci.value) else
+                        f"(≈ 2s) {_shown(recovered_after_ci)} recovered{note}")
+              if np.isfinite(recovered_ci.value) else
                        f"not judged: no gain to recover whose interval lies above 0 (teacher targets "
                        f"{final_distance['teacher']:.4f} vs one-hot {final_distance['onehot']:.4f}, gain "
                        f"{_shown(gain_ci, '.4f')})",

@@ -323,11 +323,11 @@ def claims(data: dict) -> list:
     for entry in (data["default"], data["widths"]["entries"][-1]):
         train = entry["train"]
         correlation = _estimate(train["correlation"], train, "correlation")
+        slope, sign = (_estimate(train[key], train, key) for key in ("deviation_slope", "sign_agreement"))
         result.append(Claim(
             claim=f"per point {entry['name']}", setting=f"{entry['name']}, {base}, train{note}",
             statement="the linearised prediction orders the points' deviations Δφ like the networks (r > 0.9)",
-            measured=f"r = {_shown(correlation)}, slope {_shown(_estimate(train['deviation_slope'], train, 'deviation_slope'))}"
-                     f", sign agreement {_shown(_estimate(train['sign_agreement'], train, 'sign_agreement'))}, "
+            measured=f"r = {_shown(correlation)}, slope {_shown(slope)}, sign agreement {_shown(sign)}, "
                      f"student top-1 agreement {train['top1_student']:.3f}",
             evidence=correlation, criterion=greater_than(0.9), criterion_text="r > 0.9"))
     widths = data["widths"]
