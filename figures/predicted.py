@@ -202,7 +202,7 @@ def _error_bar(train: dict, key: str):
     estimate = _estimate(train[key], train, key)
     if estimate.interval is None or not np.all(np.isfinite(estimate.interval)):
         return None
-    return [[estimate.value - estimate.low], [estimate.high - estimate.value]]
+    return [[max(estimate.value - estimate.low, 0.0)], [max(estimate.high - estimate.value, 0.0)]]
 
 
 def plot(data: dict):
