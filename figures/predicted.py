@@ -14,7 +14,11 @@ actual (both trained).
 (d) the width sweep: the prediction's error against width (log-log), with the fitted rate, beside the
     standard MLP and the CNN.
 
-Runs come from the run store (``run_dir``). The per-point arrays are kept in the JSON (``points``) for intervals.
+Runs come from the run store (``run_dir``). Every measured number of a claim carries a 95 % percentile bootstrap
+interval over the training points, paired (predicted and measured on the same resampled points;
+:func:`theory.nets.linearised.agreement`, docs/linearised.md §5): the C1 slopes, their difference, r, sign
+agreement. The intervals are computed while the per-point arrays are in memory and stored in each entry's
+``train["intervals"]``; the per-point arrays of the two scatter panels are kept in the JSON (``points``).
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ import numpy as np
 
 from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.metrics import ols_line
+from theory.metrics.bootstrap import REPLICATES, ols_slopes, percentile_interval, point_replicates
 from theory.nets import DEFAULT_RUN_DIR, linearised
 from theory.nets.experiment import Setting, student_config
 
@@ -57,6 +62,7 @@ class Config:
     kernel: str = "full"
     test_points: int = 200
     seed: int = 0
+    replicates: int = REPLICATES  # bootstrap replicates of every interval (over the training points, paired)
     run_dir: str = DEFAULT_RUN_DIR  # paper_figs.py sets --runs (default <out>/runs)
     progress: bool = True
 
@@ -76,11 +82,11 @@ def _predict(setting: Setting, config: Config, kernel: str | None = None, **opti
                                    test_points=config.test_points, progress=config.progress, **options)
 
 
-def _entry(name: str, setting: Setting, prediction, *, points: bool = False) -> dict:
+def _entry(name: str, setting: Setting, prediction, config: Config, *, points: bool = False) -> dict:
     entry = dict(name=name, model=setting.model, width=setting.width, temperature=setting.temperature,
                  label_noise=setting.label_noise, momentum=setting.momentum, weight_decay=setting.weight_decay,
                  schedule=setting.schedule, exact=prediction.exact, seconds=prediction.seconds,
-                 train=linearised.agreement(prediction, "train"),
+                 train=linearised.agreement(prediction, "train", replicates=config.replicates, seed=config.seed),
                  from_actual=linearised.agreement(prediction, "train", "from_actual"))
     if prediction.logits["test"]:
         entry["test"] = linearised.agreement(prediction, "test")
@@ -101,11 +107,32 @@ def _rate(widths, errors) -> dict:
     return dict(rate=rate, intercept=intercept)
 
 
+def _moved_rows(prediction) -> tuple:
+    """Per training point: ‖Z_pred − Z_act‖² and ‖Z_act − Z_0‖² of the student's logits (rows of the
+    ``logit_error_student`` ratio of :func:`theory.nets.linearised.agreement`)."""
+    z = prediction.logits["train"]
+    return (np.sum((z["student_predicted"] - z["student_actual"]) ** 2, axis=1),
+            np.sum((z["student_actual"] - z["student_init"]) ** 2, axis=1))
+
+
+def _rate_interval(widths, errors, moved, config: Config) -> list:
+    """95 % bootstrap interval of the fitted rate of the student's logit error over width, resampling the
+    training points (the same points at every width: paired); ``errors``, ``moved``: ``(n, W)``."""
+    log_widths = np.log(np.asarray(widths, dtype=float))
+
+    def statistic(error, move):  # (m, n, W) -> (m,)
+        ratio = np.log(error.sum(axis=1) / np.maximum(move.sum(axis=1), 1e-30)) / 2
+        return ols_slopes(np.broadcast_to(log_widths, ratio.shape), ratio)
+
+    value, draws = point_replicates(statistic, (errors, moved), replicates=config.replicates, seed=config.seed)
+    return list(percentile_interval(value[0], draws[:, 0]).bounds())
+
+
 def compute(config: Config = Config()) -> dict:
     """Trains or reuses the pairs and predicts them; every plotted number, and the per-point arrays."""
     base = config.setting
     default = _predict(base, config)
-    result = dict(config=asdict(config), default=_entry(base.name, base, default, points=True))
+    result = dict(config=asdict(config), default=_entry(base.name, base, default, config, points=True))
     # the same pair with the traced kernel, and the student on its teacher's kernel
     traced = _predict(base, config, "traced")
     z_full, z_traced = default.logits["train"], traced.logits["train"]
@@ -126,25 +153,27 @@ def compute(config: Config = Config()) -> dict:
     settings = [result["default"]]
     for name, changes in config.variants:
         setting = replace(base, name=name, **dict(changes))
-        settings.append(_entry(name, setting, _predict(setting, config)))
+        settings.append(_entry(name, setting, _predict(setting, config), config))
     if config.cnn is not None:
         setting = replace(base, name="cnn", **dict(config.cnn))
-        settings.append(_entry("cnn", setting, _predict(setting, config)))
+        settings.append(_entry("cnn", setting, _predict(setting, config), config))
     result["settings"] = settings
-    sweep = []
+    sweep, rows = [], []
     for width in config.widths:
         setting = replace(base, name=f"NTK MLP width {width}", model="mlp_ntk", width=width, depth=1,
                           learning_rate=config.ntk_learning_rate)
         prediction = _predict(setting, config)
-        entry = _entry(setting.name, setting, prediction, points=width == max(config.widths))
+        rows.append(_moved_rows(prediction))
+        entry = _entry(setting.name, setting, prediction, config, points=width == max(config.widths))
         traced_agreement = linearised.agreement(_predict(setting, config, "traced"), "train")
         entry["traced"] = {key: traced_agreement[key] for key in ("correlation", "rms_error", "logit_error_student",
                                                                    "logit_error_teacher", "slope_predicted")}
         sweep.append(entry)
     widths = np.array([entry["width"] for entry in sweep], dtype=float)
+    rate = _rate(widths, [e["train"]["logit_error_student"] for e in sweep])
+    rate["interval"] = _rate_interval(widths, *(np.stack([r[k] for r in rows], axis=1) for k in (0, 1)), config)
     result["widths"] = dict(
-        entries=sweep,
-        rate_logit_error=_rate(widths, [e["train"]["logit_error_student"] for e in sweep]),
+        entries=sweep, rate_logit_error=rate,
         rate_rms_error=_rate(widths, [e["train"]["rms_error"] for e in sweep]),
         rate_traced_logit_error=_rate(widths, [e["traced"]["logit_error_student"] for e in sweep]))
     return result
@@ -163,9 +192,17 @@ def _scatter(ax, entry, title, colours):
     ax.plot(limits, limits, color="k", lw=0.7, ls=":", label="y = x")
     train = entry["train"]
     ax.set(xlabel="predicted Δ = φ_S − φ_T (linearised)", ylabel="actual Δ (trained networks)",
-           title=f"{title}\nr = {train['correlation']:.3f}, slope {train['deviation_slope']:.2f}, "
-                 f"sign agrees {train['sign_agreement']:.0%}")
+           title=f"{title}\nr = {_shown(_estimate(train['correlation'], train, 'correlation'))}, slope "
+                 f"{train['deviation_slope']:.2f}, sign agrees {train['sign_agreement']:.0%}")
     ax.legend(loc="upper left")
+
+
+def _error_bar(train: dict, key: str):
+    """``[[below], [above]]`` of the stored interval of ``train[key]``, for matplotlib (None without one)."""
+    estimate = _estimate(train[key], train, key)
+    if estimate.interval is None or not np.all(np.isfinite(estimate.interval)):
+        return None
+    return [[max(estimate.value - estimate.low, 0.0)], [max(estimate.high - estimate.value, 0.0)]]
 
 
 def plot(data: dict):
@@ -184,18 +221,21 @@ def plot(data: dict):
     ax = axes[2]
     for number, entry in enumerate(data["settings"]):
         train = entry["train"]
-        ax.plot(train["slope_predicted"], train["slope_measured"], "o", color=colours["student"] if entry["exact"]
-                else colours["onehot"])
+        ax.errorbar(train["slope_predicted"], train["slope_measured"], xerr=_error_bar(train, "slope_predicted"),
+                    yerr=_error_bar(train, "slope_measured"), fmt="o", ms=4, elinewidth=0.8,
+                    color=colours["student"] if entry["exact"] else colours["onehot"])
         ax.annotate(entry["name"], (train["slope_predicted"], train["slope_measured"]), fontsize=7,
                     xytext=(4, 8 * (number % 3) - 8), textcoords="offset points")  # staggered: close points
     for entry in data["widths"]["entries"]:
         train = entry["train"]
-        ax.plot(train["slope_predicted"], train["slope_measured"], "s", mfc="white", color=colours["theory"])
+        ax.errorbar(train["slope_predicted"], train["slope_measured"], xerr=_error_bar(train, "slope_predicted"),
+                    yerr=_error_bar(train, "slope_measured"), fmt="s", ms=4, mfc="white", elinewidth=0.8,
+                    color=colours["theory"])
     values = [e["train"][k] for e in data["settings"] + data["widths"]["entries"]
               for k in ("slope_predicted", "slope_measured")]
     ax.plot([min(values), max(values)], [min(values), max(values)], color="k", lw=0.7, ls=":")
     ax.set(xlabel="C1 slope, linearised prediction", ylabel="C1 slope, trained networks",
-           title="(c) slopes across settings (train)\n● standard nets (orange: not modelled), □ NTK widths")
+           title="(c) slopes across settings (train, 95% CI)\n● standard nets (orange: not modelled), □ NTK widths")
 
     ax = axes[3]
     entries = data["widths"]["entries"]
@@ -212,48 +252,91 @@ def plot(data: dict):
                         xytext=(0, 2), textcoords="offset points")
     rates = data["widths"]
     ax.set(xscale="log", yscale="log", xlabel="width (NTK parameterisation, depth 1)", ylabel="prediction error",
-           title=f"(d) width sweep: rate {rates['rate_logit_error']['rate']:.2f} (logits), "
+           title=f"(d) width sweep: rate "
+                 f"{_shown(_bounded(rates['rate_logit_error']['rate'], rates['rate_logit_error'].get('interval')), 2)}"
+                 f" (logits), "
                  f"{rates['rate_rms_error']['rate']:.2f} (Δ)")
     ax.legend(loc="lower left")
     return figure
 
 
 # --------------------------------------------------------------------------------------------- claims
+def _bounded(value, bounds) -> Estimate:
+    """``value`` with the stored interval ``bounds``: a point estimate when there is none (a result stored
+    before intervals), a NaN interval (not run) when the bootstrap gave none (NaN is stored as None)."""
+    if bounds is None:
+        return Estimate(value)
+    low, high = (float("nan") if bound is None else bound for bound in bounds)
+    return Estimate(value, low, high)
+
+
+def _estimate(value, train: dict, key: str) -> Estimate:
+    """``value`` with its interval ``train["intervals"][key]`` (:func:`_bounded`)."""
+    return _bounded(value, (train.get("intervals") or {}).get(key))
+
+
+def _shown(estimate: Estimate, digits: int = 3, sign: str = "") -> str:
+    text = f"{estimate.value:{sign}.{digits}f}"
+    if estimate.interval is None or not np.all(np.isfinite(estimate.interval)):
+        return text
+    return f"{text} [{estimate.low:{sign}.{digits}f}, {estimate.high:{sign}.{digits}f}]"
+
+
 def claims(data: dict) -> list:
     """Per setting: the sign and the size of the student's deviation (the C1 slope), the point-by-point agreement
-    of the default pair, and the convergence of the prediction with width."""
+    of the default pair, and the convergence of the prediction with width.
+
+    Each measured number carries its 95 % paired bootstrap interval over the training points
+    (:func:`theory.nets.linearised.agreement`): *sign* is (slope_pred − 1)(slope_meas − 1) > 0, whose interval
+    lies above 0 when fewer than 2.5 % of the resamples put the two slopes on opposite sides of 1 (below 0: they
+    lie on opposite sides); *size* is |slope_pred − slope_meas| < 0.1 judged on the image under |·| of the paired
+    difference's interval (reproduced when the whole difference interval lies in (−0.1, 0.1)); *per point* is
+    r > 0.9 on r's interval; the width rate's interval resamples the training points (the same at every width).
+    """
     config = data["config"]["setting"]
     base = f"{config['dataset']} n={config['n_train']}, noise {config['label_noise']:g}, SGD lr " \
            f"{config['learning_rate']:g}, batch {config['batch_size']}, {config['teacher_epochs']} epochs"
+    replicates = data["config"].get("replicates")
+    note = (f"; 95% paired bootstrap CI over the training points ({replicates} replicates, one seed)"
+            if replicates else "")
     result = []
     for entry in data["settings"] + data["widths"]["entries"][-1:]:
         train = entry["train"]
-        setting = f"{entry['name']} ({entry['model']}, τ={entry['temperature']:g}), {base}, train"
-        predicted, measured = train["slope_predicted"], train["slope_measured"]
+        setting = f"{entry['name']} ({entry['model']}, τ={entry['temperature']:g}), {base}, train{note}"
+        predicted = _estimate(train["slope_predicted"], train, "slope_predicted")
+        measured = _estimate(train["slope_measured"], train, "slope_measured")
+        difference = _estimate(predicted.value - measured.value, train, "slope_difference")
         result.append(Claim(
             claim=f"sign {entry['name']}", setting=setting,
             statement="the kernel theory predicts the sign of the student's deviation (C1 slope above or below 1)",
-            measured=f"slope predicted {predicted:.3f}, measured {measured:.3f}",
-            evidence=Estimate((predicted - 1.0) * (measured - 1.0)), criterion=greater_than(0.0),
-            criterion_text="both > 1 or both < 1"))
+            measured=f"slope predicted {_shown(predicted)}, measured {_shown(measured)}",
+            evidence=_estimate((predicted.value - 1.0) * (measured.value - 1.0), train, "sign_product"),
+            criterion=greater_than(0.0),
+            criterion_text="(predicted − 1)(measured − 1) > 0: both > 1 or both < 1"))
         result.append(Claim(
             claim=f"size {entry['name']}", setting=setting,
             statement="the kernel theory predicts the size of the student's deviation (C1 slope within 0.1)",
-            measured=f"|{predicted:.3f} − {measured:.3f}| = {abs(predicted - measured):.3f}",
-            evidence=Estimate(abs(predicted - measured)), criterion=less_than(0.1), criterion_text="< 0.1"))
+            measured=f"|{predicted.value:.3f} − {measured.value:.3f}| = {abs(difference.value):.3f}; paired "
+                     f"difference {_shown(difference, sign='+')}",
+            evidence=_estimate(abs(difference.value), train, "slope_abs_difference"), criterion=less_than(0.1),
+            criterion_text="< 0.1 (the difference's interval inside ±0.1)"))
     for entry in (data["default"], data["widths"]["entries"][-1]):
         train = entry["train"]
+        correlation = _estimate(train["correlation"], train, "correlation")
+        slope, sign = (_estimate(train[key], train, key) for key in ("deviation_slope", "sign_agreement"))
         result.append(Claim(
-            claim=f"per point {entry['name']}", setting=f"{entry['name']}, {base}, train",
+            claim=f"per point {entry['name']}", setting=f"{entry['name']}, {base}, train{note}",
             statement="the linearised prediction orders the points' deviations Δφ like the networks (r > 0.9)",
-            measured=f"r = {train['correlation']:.3f}, slope {train['deviation_slope']:.3f}, sign agreement "
-                     f"{train['sign_agreement']:.3f}, student top-1 agreement {train['top1_student']:.3f}",
-            evidence=Estimate(train["correlation"]), criterion=greater_than(0.9), criterion_text="r > 0.9"))
+            measured=f"r = {_shown(correlation)}, slope {_shown(slope)}, sign agreement {_shown(sign)}, "
+                     f"student top-1 agreement {train['top1_student']:.3f}",
+            evidence=correlation, criterion=greater_than(0.9), criterion_text="r > 0.9"))
     widths = data["widths"]
+    rate = _bounded(widths["rate_logit_error"]["rate"], widths["rate_logit_error"].get("interval"))
     result.append(Claim(
-        claim="NTK width", setting=f"NTK MLP widths {[e['width'] for e in widths['entries']]}, {base}",
+        claim="NTK width", setting=f"NTK MLP widths {[e['width'] for e in widths['entries']]}, {base}{note} "
+                                   "(the same points at every width)",
         statement="the prediction converges to the networks as the width grows (fitted rate < 0)",
-        measured=f"student logit error ∝ width^{widths['rate_logit_error']['rate']:.2f}, rms Δ error ∝ "
+        measured=f"student logit error ∝ width^{_shown(rate, 2)}, rms Δ error ∝ "
                  f"width^{widths['rate_rms_error']['rate']:.2f}",
-        evidence=Estimate(widths["rate_logit_error"]["rate"]), criterion=less_than(0.0), criterion_text="rate < 0"))
+        evidence=rate, criterion=less_than(0.0), criterion_text="rate < 0"))
     return result

@@ -398,6 +398,36 @@ def test_denoise_figure_quick_mode(tmp_path):
     z_scores = np.concatenate([np.abs(np.asarray(v, float)) for v in data["b"]["z_scores"].values()])
     assert np.max(z_scores) < TOLERANCE_SE
     assert verdicts["C4 variance"] == "reproduced" and verdicts["Menon"] == "reproduced"
+    # measured numbers carry 95 % intervals around their value; closed forms an exact tolerance instead
+    evidence = {claim["claim"]: claim["evidence"] for claim in result["claims"]}
+    for name in ("C4 students", "C4 hard points", "C4 early stop", "C2"):
+        for part in evidence[name]:
+            low, high = part["interval"]
+            assert part["kind"] == "estimate" and low <= part["value"] <= high and low < high, name
+    for name in ("C4 teacher", "C4 eigenspace"):
+        assert all(part["kind"] == "exact" and part["tolerance"] > 0 for part in evidence[name]), name
+    assert [part["kind"] for part in evidence["C4 variance"]] == ["exact", "estimate"]
+    for name, (value, low, high) in data["intervals"].items():
+        assert low <= value <= high, name
+
+
+def test_denoise_claims_judge_the_stored_intervals():
+    """C2 is not judged (not run) when the stored recovered fraction is NaN (no gain whose interval lies above 0);
+    an interval that straddles the criterion makes a claim inconclusive; a result stored before intervals is
+    judged on its point values."""
+    from figures import denoise as figure
+
+    data = figure.compute(figure.Config.quick(n_train=120, n_test=300, validation=200, risk_sizes=(16, 64),
+                                              risk_pool=1000, risk_repeats=200, replicates=200))
+    verdicts = lambda d: {claim.claim: claim.verdict for claim in figure.claims(d)}
+    before = verdicts(data)
+    data["intervals"]["recovered"] = [None, None, None]  # as stored in the JSON when not judged
+    data["intervals"]["best_teacher_over_onehot"] = [0.99, 0.98, 1.0]
+    after = verdicts(data)
+    assert after["C2"] == "not run" and after["C4 early stop"] == "inconclusive"
+    old = dict(data)
+    del old["intervals"]
+    assert verdicts(old)["C2"] == before["C2"] != "not run"
 
 
 def test_denoise_figure_refuses_data_without_p_star():

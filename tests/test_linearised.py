@@ -136,3 +136,51 @@ def test_prediction_refuses_what_it_does_not_model(tmp_path):
     with pytest.raises(ValueError, match="must have a teacher"):
         linearised.predict_pair(_pair(8).teacher, tmp_path)
     assert data_for(_pair(8)).n_train == 300
+
+
+def _synthetic_prediction(scale_predicted, scale_actual, noise=0.3, n=400, seed=0):
+    """A PairPrediction from made-up logits: students = scale × teacher logits + noise (no training)."""
+    rng = np.random.default_rng(seed)
+    teacher = rng.normal(scale=2.0, size=(n, 3))
+    init = rng.normal(scale=0.1, size=(n, 3))
+    train = dict(teacher_actual=teacher, teacher_predicted=teacher + rng.normal(scale=0.05, size=teacher.shape),
+                 student_actual=scale_actual * teacher + rng.normal(scale=noise, size=teacher.shape),
+                 teacher_init=init, student_init=init)
+    train["student_predicted"] = (train["student_actual"] if scale_predicted is None else
+                                  scale_predicted * train["teacher_predicted"]
+                                  + rng.normal(scale=noise, size=teacher.shape))
+    train["student_from_actual"] = train["student_predicted"]
+    if scale_predicted is None:
+        train["teacher_predicted"] = teacher
+    return linearised.PairPrediction(None, "full", "student", True, {"train": train, "test": {}}, np.arange(0),
+                                     np.zeros(n, dtype=bool))
+
+
+def test_agreement_intervals_are_paired_bootstrap_intervals_over_the_points():
+    """The intervals of agreement(replicates > 0) resample the points once for every statistic (paired): when
+    the prediction *is* the trained pair, each slope's interval has a width but the difference's is exactly 0
+    and r's exactly 1; two unpaired resamples would give a difference interval as wide as the slopes'."""
+    same = linearised.agreement(_synthetic_prediction(None, 1.3), replicates=500, seed=1)
+    assert "intervals" not in linearised.agreement(_synthetic_prediction(None, 1.3))
+    intervals = same["intervals"]
+    low, high = intervals["slope_measured"]
+    assert low < same["slope_measured"] < high and high - low > 0.01
+    assert intervals["slope_predicted"] == intervals["slope_measured"]
+    assert intervals["slope_difference"] == [0.0, 0.0] and intervals["slope_abs_difference"] == [0.0, 0.0]
+    assert np.allclose(intervals["correlation"], 1.0) and intervals["sign_agreement"] == [1.0, 1.0]
+    assert linearised.agreement(_synthetic_prediction(None, 1.3), replicates=500, seed=1)["intervals"] == intervals
+
+
+def test_agreement_sign_and_size_intervals():
+    """sign_product = (slope_pred − 1)(slope_meas − 1): its interval lies above 0 when both slopes are clearly on
+    one side of 1, below 0 when on opposite sides; slope_abs_difference is the image of the paired difference's
+    interval under |·| (its low bound 0 when that interval contains 0)."""
+    both = linearised.agreement(_synthetic_prediction(1.4, 1.3), replicates=500)["intervals"]
+    assert both["sign_product"][0] > 0
+    opposite = linearised.agreement(_synthetic_prediction(0.7, 1.3), replicates=500)["intervals"]
+    assert opposite["sign_product"][1] < 0
+    low, high = opposite["slope_difference"]
+    assert high < 0 and opposite["slope_abs_difference"] == [abs(high), abs(low)]
+    close = linearised.agreement(_synthetic_prediction(1.3, 1.3, noise=1.0), replicates=500)["intervals"]
+    low, high = close["slope_difference"]
+    assert low < 0 < high and close["slope_abs_difference"] == [0.0, max(-low, high)]

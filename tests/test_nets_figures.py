@@ -77,6 +77,14 @@ def test_predicted_quick(run_dir, tmp_path):
     points = data["default"]["points"]["train"]
     assert len(points["deviation_actual"]) == len(points["deviation_predicted"]) == 200  # kept for intervals
     assert data["default"]["exact"] and not any(c.verdict == "not run" for c in claims)
+    for entry in data["settings"] + entries:  # 95 % paired bootstrap intervals over the points, around the value
+        for key in ("slope_predicted", "slope_measured", "correlation"):
+            low, high = entry["train"]["intervals"][key]
+            assert low <= entry["train"][key] <= high and high > low, (entry["name"], key)
+    low, high = data["widths"]["rate_logit_error"]["interval"]
+    assert low <= data["widths"]["rate_logit_error"]["rate"] <= high
+    assert all(part.interval is not None for c in claims for part in (c.evidence if isinstance(c.evidence, tuple)
+                                                                       else (c.evidence,)))
 
 
 def test_network_configs_hold_a_setting():

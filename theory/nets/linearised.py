@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import metrics
 from .._checks import check_choice, check_integer
+from ..metrics.bootstrap import LEVEL, ols_slopes, percentile_interval, point_replicates
 from ..dynamics import kernel_ce_replay
 from ..kernels import empirical_ntk
 from .config import TrainConfig
@@ -235,15 +236,55 @@ def predict_pair(student: TrainConfig, run_dir, *, kernel: str = "full", student
                           seconds)
 
 
-def _correlation(x, y) -> float:
+def _pearson(x, y) -> np.ndarray:
+    """Pearson r along the last axis, batched (NaN where either has no spread)."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    if x.size < 2 or np.std(x) == 0 or np.std(y) == 0:
-        return float("nan")
-    return float(np.corrcoef(x, y)[0, 1])
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    scale = np.sqrt(np.einsum("...i,...i->...", xc, xc) * np.einsum("...i,...i->...", yc, yc))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 0, np.einsum("...i,...i->...", xc, yc) / scale, np.nan)
+
+
+def _correlation(x, y) -> float:
+    return float(_pearson(x, y)) if np.size(x) >= 2 else float("nan")
+
+
+#: the statistics of :func:`agreement`'s ``intervals``, in the order of :func:`_paired_statistics`.
+_PAIRED = ("slope_predicted", "slope_measured", "correlation", "sign_agreement", "deviation_slope")
+
+
+def _paired_statistics(phi_t_pred, phi_s_pred, phi_t_act, phi_s_act, dev_pred, dev_act) -> np.ndarray:
+    """``(m, 5)``: the statistics of :data:`_PAIRED` on m resamples ``(m, n)`` of the points."""
+    return np.stack([ols_slopes(phi_t_pred, phi_s_pred), ols_slopes(phi_t_act, phi_s_act),
+                     _pearson(dev_pred, dev_act), np.mean(np.sign(dev_pred) == np.sign(dev_act), axis=-1),
+                     ols_slopes(dev_pred, dev_act)], axis=-1)
+
+
+def _intervals(fits: tuple, points: dict, replicates: int, seed, level: float = LEVEL) -> dict:
+    """95 % paired bootstrap intervals over the points (docs/linearised.md §5): ``{name: [low, high]}``."""
+    predicted, measured = fits
+    arrays = (predicted.phi_teacher, predicted.phi_student, measured.phi_teacher, measured.phi_student,
+              points["deviation_predicted"], points["deviation_actual"])
+    value, draws = point_replicates(_paired_statistics, arrays, replicates=replicates, seed=seed)
+    result = {name: list(percentile_interval(value[k], draws[:, k], level).bounds())
+              for k, name in enumerate(_PAIRED)}
+    difference = percentile_interval(value[0] - value[1], draws[:, 0] - draws[:, 1], level).bounds()
+    result["slope_difference"] = list(difference)
+    # |predicted − measured|: the image of the paired difference's interval under |·| (the percentile interval
+    # of |d*| is biased away from 0 when d is near 0), so that "< 0.1" is judged on the whole difference interval
+    low, high = difference
+    result["slope_abs_difference"] = [0.0 if low <= 0 <= high else min(abs(low), abs(high)),
+                                      max(abs(low), abs(high))]
+    product = (value[0] - 1.0) * (value[1] - 1.0)
+    result["sign_product"] = list(percentile_interval(product, (draws[:, 0] - 1.0) * (draws[:, 1] - 1.0),
+                                                      level).bounds())
+    result["replicates"] = int(replicates)
+    return result
 
 
 def agreement(prediction: PairPrediction, split: str = "train", source: str = "predicted", *,
-              groups: int = 4) -> dict:
+              groups: int = 4, replicates: int = 0, seed=0) -> dict:
     """How well the prediction matches the networks on ``split``, through :mod:`theory.metrics`.
 
     Returned (floats, JSON-ready; the per-point arrays are :meth:`PairPrediction.points`):
@@ -257,9 +298,16 @@ def agreement(prediction: PairPrediction, split: str = "train", source: str = "p
     * ``logit_error_teacher``, ``logit_error_student``: ‖Z_pred − Z_act‖ / ‖Z_act − Z_0‖ (relative to how far
       training moved the logits);
     * ``by_confidence``: per quartile of the actual teacher's φ (low to high), mean |Δ_pred − Δ_act| and r;
-      ``by_label`` (train): the same for clean and mislabeled points.
+      ``by_label`` (train): the same for clean and mislabeled points;
+    * ``intervals`` (only with ``replicates`` > 0): 95 % percentile bootstrap intervals ``[low, high]`` over the
+      points, paired (every statistic on the same resampled points; docs/linearised.md §5) for
+      ``slope_predicted``, ``slope_measured``, ``correlation``, ``sign_agreement``, ``deviation_slope``,
+      ``slope_difference`` (predicted − measured), ``slope_abs_difference`` (the image of that interval under
+      |·|) and ``sign_product`` ((slope_predicted − 1)(slope_measured − 1): its interval lies above 0 when fewer
+      than 2.5 % of the resamples put the two slopes on opposite sides of 1); ``seed`` an int or a Generator.
     """
     check_choice(split, "split", ("train", "test"))
+    replicates = check_integer(replicates, "replicates", minimum=0)
     if not prediction.logits[split]:
         raise ValueError(f"no {split} predictions: pass test_points > 0 to predict_pair.")
     points = prediction.points(split, source)
@@ -270,14 +318,15 @@ def agreement(prediction: PairPrediction, split: str = "train", source: str = "p
     error = predicted - actual
     slope, intercept = metrics.ols_line(predicted, actual)
     p = {name: metrics.softmax(value) for name, value in z.items()}
+    fits = (metrics.exaggeration(p[teacher_name], p[student_name]),
+            metrics.exaggeration(p["teacher_actual"], p["student_actual"]))
     result = dict(
         n=int(predicted.size), correlation=_correlation(predicted, actual),
         sign_agreement=float(np.mean(np.sign(predicted) == np.sign(actual))),
         deviation_slope=slope, deviation_intercept=intercept, rms_error=float(np.sqrt(np.mean(error**2))),
         rms_actual=float(np.sqrt(np.mean(actual**2))), mean_predicted=float(np.mean(predicted)),
         mean_actual=float(np.mean(actual)),
-        slope_predicted=metrics.exaggeration(p[teacher_name], p[student_name]).slope,
-        slope_measured=metrics.exaggeration(p["teacher_actual"], p["student_actual"]).slope,
+        slope_predicted=fits[0].slope, slope_measured=fits[1].slope,
         top1_teacher=metrics.fidelity(p["teacher_predicted"], p["teacher_actual"]).agreement,
         top1_student=metrics.fidelity(p[student_name], p["student_actual"]).agreement)
     for role, name in (("teacher", "teacher_predicted"), ("student", student_name)):
@@ -292,4 +341,6 @@ def agreement(prediction: PairPrediction, split: str = "train", source: str = "p
         result["by_label"] = {name: dict(mean_abs_error=float(np.mean(np.abs(error[mask]))) if mask.any() else None,
                                          correlation=_correlation(predicted[mask], actual[mask]), n=int(mask.sum()))
                               for name, mask in (("clean", ~prediction.noisy), ("mislabeled", prediction.noisy))}
+    if replicates:
+        result["intervals"] = _intervals(fits, points, replicates, seed)
     return result
