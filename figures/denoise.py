@@ -258,7 +258,7 @@ def _intervals(config, data, panel_a, panel_b, student_runs, grid, switch_step, 
     """
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 6]))  # apart from the figure's own streams
     options = dict(replicates=config.replicates, seed=rng)
-    split, num_classes = data.n_test, data.num_classes
+    split = data.n_test
     test = {name: np.sum((run.test[:, :split, columns] - data.p_star_test) ** 2, axis=-1)  # (T, m) per point
             for name, (run, columns) in student_runs.items()}
     train = {name: np.sum((student_runs[name][0].train[-1, :, student_runs[name][1]] - data.p_star_train) ** 2, -1)
@@ -412,7 +412,7 @@ def plot(data: dict):
     for name in TARGETS:
         label = LABELS[name]
         if name == "late" and "intervals" in data:  # C2: the recovered fraction with its 95 % interval
-            label += f" (recovers {_shown(_interval(data, 'recovered', None), '.2f')} of the ‖f − p*‖² gain)"
+            label += f" (recovers {_interval(data, 'recovered', None).show(form='.2f')} of the ‖f − p*‖² gain)"
         ax_d.plot(steps, np.asarray(d["students"][name]["test_accuracy"])[1:], color=colour[name], label=label)
     ax_d.plot([d["teacher_steps"]], [d["teacher"]["test_accuracy"]], "s", ms=4, color=colour["teacher"],
               label="teacher")
@@ -462,12 +462,6 @@ def _interval(data: dict, name: str, fallback) -> Estimate:
     value, low, high = (float("nan") if x is None else x for x in stored)
     return Estimate(value, low, high)
 
-
-def _shown(estimate: Estimate, form: str = ".3f") -> str:
-    text = f"{estimate.value:{form}}"
-    if estimate.interval is None or not np.all(np.isfinite(estimate.interval)):
-        return text
-    return f"{text} [{estimate.low:{form}}, {estimate.high:{form}}]"
 
 
 def claims(data: dict) -> list:
@@ -529,7 +523,7 @@ def claims(data: dict) -> list:
               statement="one-hot label noise has E‖e_y − p*‖² = 1 − ‖p*‖², largest on hard points",
               measured=f"binned by max p*: max |z| {binned_z.max():.2f} over {binned_z.size} bins ({np.mean(z < 3):.3f} "
                        f"of single points within 3 SE); mean noise hard {a['hard_mean']:.3f} vs easy "
-                       f"{a['easy_mean']:.3f}, hard − easy {_shown(noise_contrast)}{note}",
+                       f"{a['easy_mean']:.3f}, hard − easy {noise_contrast.show()}{note}",
               evidence=(Estimate.maximum(binned_z), noise_contrast),
               criterion=(less_than(4.0), greater_than(0.0)),
               criterion_text="every bin within 4 SE and hard > easy"),
@@ -545,7 +539,7 @@ def claims(data: dict) -> list:
               measured=f"removed {removed[0]:.1%} at b=1, {removed[len(removed) // 2]:.1%} at "
                        f"b={sizes[len(sizes) // 2]}, {removed[-1]:.0%} at b={sizes[-1]} (at initialisation "
                        f"{np.asarray(b['removed_by_bayes_initial'])[0]:.1%} at b=1); Monte Carlo max over b of "
-                       f"Bayes − one-hot {_shown(variance_mc, '.3g')} (normal CI, Bonferroni over {sizes.size} b)",
+                       f"Bayes − one-hot {variance_mc.show(form='.3g')} (normal CI, Bonferroni over {sizes.size} b)",
               # Bayes < one-hot at every b: the largest difference is negative (closed form: exact)
               evidence=(Exact(float(np.max(bayes - onehot)), tolerance), variance_mc),
               criterion=(less_than(0.0), less_than(0.0)),
@@ -577,8 +571,8 @@ def claims(data: dict) -> list:
         Claim(claim="C4 hard points", setting=setting + ", final step, training points",
               statement="one-hot training's excess error sits on hard points; Bayes targets remove it",
               measured=f"mean ‖F − p*‖²: one-hot hard {hard_onehot:.3f} / easy {easy_onehot:.3f} (hard − easy "
-                       f"{_shown(hard_contrast)}); Bayes targets hard {hard_bayes:.3f} (− one-hot "
-                       f"{_shown(hard_bayes_gain)}, paired){note}",
+                       f"{hard_contrast.show()}); Bayes targets hard {hard_bayes:.3f} (− one-hot "
+                       f"{hard_bayes_gain.show()}, paired){note}",
               evidence=(hard_contrast, hard_bayes_gain),
               criterion=(greater_than(0.0), less_than(0.0)),
               criterion_text="one-hot hard > easy and Bayes-target hard < one-hot hard"),
@@ -587,8 +581,8 @@ def claims(data: dict) -> list:
               measured=f"test ‖f − p*‖²: one-hot {final_distance['onehot']:.4g}, Bayes {final_distance['bayes']:.4g}, "
                        f"teacher targets {final_distance['teacher']:.4g}; accuracy {final['onehot']:.3f}, "
                        f"{final['bayes']:.3f}, {final['teacher']:.3f} (Bayes classifier {d['bayes_accuracy']:.3f}); "
-                       f"− one-hot: Bayes {_shown(student_gains[0], '.4f')}, teacher "
-                       f"{_shown(student_gains[1], '.4f')} (paired){note}",
+                       f"− one-hot: Bayes {student_gains[0].show(form='.4f')}, teacher "
+                       f"{student_gains[1].show(form='.4f')} (paired){note}",
               evidence=tuple(student_gains),
               criterion=(less_than(0.0), less_than(0.0)),
               criterion_text="final Bayes and teacher-target distance to p* < one-hot's"),
@@ -597,21 +591,21 @@ def claims(data: dict) -> list:
               measured=f"best test ‖f − p*‖²: one-hot {best_distance['onehot']:.4g}, teacher targets "
                        f"{best_distance['teacher']:.4g}, late switch {best_distance['late']:.4g}, Bayes targets "
                        f"{best_distance['bayes']:.4g}; best accuracy {best['onehot']:.3f}, {best['teacher']:.3f}, "
-                       f"{best['late']:.3f}, {best['bayes']:.3f}; teacher / one-hot {_shown(best_ratio, '.4f')} "
+                       f"{best['late']:.3f}, {best['bayes']:.3f}; teacher / one-hot {best_ratio.show(form='.4f')} "
                        f"(Fieller, paired; best steps held fixed){note}",
               evidence=best_ratio,
               criterion=less_than(0.99),
               criterion_text="best teacher-target distance to p* below 0.99 × best one-hot's"),
         Claim(claim="C2", setting=setting + f", switch at step {d['switch_step']}, last step",
               statement="late distillation recovers most of the distillation gain",
-              measured=(f"late switch test ‖f − p*‖² {final_distance['late']:.4g}: recovers {_shown(recovered_ci)} "
-                        f"of the teacher-target gain {_shown(gain_ci, '.4g')}; accuracy {final['late']:.3f} (one-hot "
+              measured=(f"late switch test ‖f − p*‖² {final_distance['late']:.4g}: recovers {recovered_ci.show()} "
+                        f"of the teacher-target gain {gain_ci.show(form='.4g')}; accuracy {final['late']:.3f} (one-hot "
                         f"{final['onehot']:.3f}, teacher targets {final['teacher']:.3f}); at step {steps[after]} "
-                        f"(≈ 2s) {_shown(recovered_after_ci)} recovered{note}")
+                        f"(≈ 2s) {recovered_after_ci.show()} recovered{note}")
               if np.isfinite(recovered_ci.value) else
                        f"not judged: no gain to recover whose interval lies above 0 (teacher targets "
                        f"{final_distance['teacher']:.4f} vs one-hot {final_distance['onehot']:.4f}, gain "
-                       f"{_shown(gain_ci, '.4f')})",
+                       f"{gain_ci.show(form='.4f')})",
               evidence=recovered_ci, criterion=at_least(0.5),  # not run without a gain to recover
               criterion_text="≥ 50% of the gain in distance to p* recovered at the last step (Fieller's 95% CI)"),
         Claim(claim="Menon", setting=setting + f", fixed teacher f, {data['config']['risk_repeats']} samples per n",

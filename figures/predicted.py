@@ -192,7 +192,7 @@ def _scatter(ax, entry, title, colours):
     ax.plot(limits, limits, color="k", lw=0.7, ls=":", label="y = x")
     train = entry["train"]
     ax.set(xlabel="predicted Δ = φ_S − φ_T (linearised)", ylabel="actual Δ (trained networks)",
-           title=f"{title}\nr = {_shown(_estimate(train['correlation'], train, 'correlation'))}, slope "
+           title=f"{title}\nr = {_estimate(train['correlation'], train, 'correlation').show()}, slope "
                  f"{train['deviation_slope']:.2f}, sign agrees {train['sign_agreement']:.0%}")
     ax.legend(loc="upper left")
 
@@ -253,7 +253,7 @@ def plot(data: dict):
     rates = data["widths"]
     ax.set(xscale="log", yscale="log", xlabel="width (NTK parameterisation, depth 1)", ylabel="prediction error",
            title=f"(d) width sweep: rate "
-                 f"{_shown(_bounded(rates['rate_logit_error']['rate'], rates['rate_logit_error'].get('interval')), 2)}"
+                 f"{_bounded(rates['rate_logit_error']['rate'], rates['rate_logit_error'].get('interval')).show(2)}"
                  f" (logits), "
                  f"{rates['rate_rms_error']['rate']:.2f} (Δ)")
     ax.legend(loc="lower left")
@@ -274,12 +274,6 @@ def _estimate(value, train: dict, key: str) -> Estimate:
     """``value`` with its interval ``train["intervals"][key]`` (:func:`_bounded`)."""
     return _bounded(value, (train.get("intervals") or {}).get(key))
 
-
-def _shown(estimate: Estimate, digits: int = 3, sign: str = "") -> str:
-    text = f"{estimate.value:{sign}.{digits}f}"
-    if estimate.interval is None or not np.all(np.isfinite(estimate.interval)):
-        return text
-    return f"{text} [{estimate.low:{sign}.{digits}f}, {estimate.high:{sign}.{digits}f}]"
 
 
 def claims(data: dict) -> list:
@@ -309,7 +303,7 @@ def claims(data: dict) -> list:
         result.append(Claim(
             claim=f"sign {entry['name']}", setting=setting,
             statement="the kernel theory predicts the sign of the student's deviation (C1 slope above or below 1)",
-            measured=f"slope predicted {_shown(predicted)}, measured {_shown(measured)}",
+            measured=f"slope predicted {predicted.show()}, measured {measured.show()}",
             evidence=_estimate((predicted.value - 1.0) * (measured.value - 1.0), train, "sign_product"),
             criterion=greater_than(0.0),
             criterion_text="(predicted − 1)(measured − 1) > 0: both > 1 or both < 1"))
@@ -317,7 +311,7 @@ def claims(data: dict) -> list:
             claim=f"size {entry['name']}", setting=setting,
             statement="the kernel theory predicts the size of the student's deviation (C1 slope within 0.1)",
             measured=f"|{predicted.value:.3f} − {measured.value:.3f}| = {abs(difference.value):.3f}; paired "
-                     f"difference {_shown(difference, sign='+')}",
+                     f"difference {difference.show(sign='+')}",
             evidence=_estimate(abs(difference.value), train, "slope_abs_difference"), criterion=less_than(0.1),
             criterion_text="< 0.1 (the difference's interval inside ±0.1)"))
     for entry in (data["default"], data["widths"]["entries"][-1]):
@@ -327,7 +321,7 @@ def claims(data: dict) -> list:
         result.append(Claim(
             claim=f"per point {entry['name']}", setting=f"{entry['name']}, {base}, train{note}",
             statement="the linearised prediction orders the points' deviations Δφ like the networks (r > 0.9)",
-            measured=f"r = {_shown(correlation)}, slope {_shown(slope)}, sign agreement {_shown(sign)}, "
+            measured=f"r = {correlation.show()}, slope {slope.show()}, sign agreement {sign.show()}, "
                      f"student top-1 agreement {train['top1_student']:.3f}",
             evidence=correlation, criterion=greater_than(0.9), criterion_text="r > 0.9"))
     widths = data["widths"]
@@ -336,7 +330,7 @@ def claims(data: dict) -> list:
         claim="NTK width", setting=f"NTK MLP widths {[e['width'] for e in widths['entries']]}, {base}{note} "
                                    "(the same points at every width)",
         statement="the prediction converges to the networks as the width grows (fitted rate < 0)",
-        measured=f"student logit error ∝ width^{_shown(rate, 2)}, rms Δ error ∝ "
+        measured=f"student logit error ∝ width^{rate.show(2)}, rms Δ error ∝ "
                  f"width^{widths['rate_rms_error']['rate']:.2f}",
         evidence=rate, criterion=less_than(0.0), criterion_text="rate < 0"))
     return result

@@ -136,10 +136,11 @@ class Estimate:
         """``(low, high)``, or None for a point estimate."""
         return None if self.low is None else (self.low, self.high)
 
-    def show(self, digits: int = 3, sign: str = "") -> str:
+    def show(self, digits: int = 3, sign: str = "", *, form: str | None = None) -> str:
         """The estimate as text: ``"1.023 [0.998, 1.047]"``; without an interval just the value; NaN: ``"–"``.
 
-        ``sign="+"`` writes signs (a gain ``"+0.012 [-0.003, +0.027]"``).
+        ``sign="+"`` writes signs (a gain ``"+0.012 [-0.003, +0.027]"``); ``form`` (a format spec such as
+        ``".3g"``) replaces ``f"{sign}.{digits}f"``.
 
         Example:
           >>> Estimate(1.0234, low=0.998, high=1.047).show(), Estimate(0.01, -0.002, 0.02).show(2, "+")
@@ -147,10 +148,11 @@ class Estimate:
         """
         if self.value != self.value:
             return "–"
-        text = f"{self.value:{sign}.{digits}f}"
-        if self.interval is None or self.low != self.low:
+        form = f"{sign}.{digits}f" if form is None else form
+        text = f"{self.value:{form}}"
+        if self.interval is None or not (math.isfinite(self.low) and math.isfinite(self.high)):
             return text
-        return f"{text} [{self.low:{sign}.{digits}f}, {self.high:{sign}.{digits}f}]"
+        return f"{text} [{self.low:{form}}, {self.high:{form}}]"
 
     def bounds(self) -> tuple:
         """The interval the verdict rule reads: ``(low, high)``, or ``(value, value)`` without an interval."""
