@@ -107,6 +107,17 @@ def _flow_times(config, epochs) -> np.ndarray:
     return cumulative[np.asarray(epochs) * steps] / (steps * batch * (1.0 - momentum))
 
 
+
+def _closed_forms(onehot_config, epochs: int, dense, spectrum, targets, initial, groups) -> dict:
+    """The linearised one-hot network and its student at the epochs ``dense``, as flow times of the one-hot
+    network's own learning-rate schedule (the teacher trained for ``epochs``)."""
+    times = _flow_times(onehot_config, dense)
+    teacher_time = float(_flow_times(onehot_config, [epochs])[0])
+    return dict(epochs=dense, times=times, teacher_time=teacher_time,
+                onehot=_closed_form(spectrum, targets, initial, groups, times),
+                student=_closed_form(spectrum, targets, initial, groups, times, teacher_time))
+
+
 def _closed_form(spectrum, targets, initial, groups, times, teacher_time=None):
     """Energy-weighted group progress of gradient flow (times ``t``), or of the student flow(t)·flow(T)."""
     energy = np.sum(spectrum.coordinates(targets - initial) ** 2, axis=-1)
@@ -148,12 +159,7 @@ def compute(config: Config = Config()) -> dict:
             initial = centred(onehot.logits_at(0, "train")[index].astype(np.float64))
             epochs = curves["onehot"]["epochs"]
             dense = np.unique(np.concatenate([np.linspace(0, config.epochs, 200).round().astype(int), epochs]))
-            times = _flow_times(onehot_config, dense)
-            teacher_time = float(_flow_times(onehot_config, [config.epochs])[0])
-            entry["closed_form"] = dict(
-                epochs=dense, times=times, teacher_time=teacher_time,
-                onehot=_closed_form(spectrum, targets, initial, groups, times),
-                student=_closed_form(spectrum, targets, initial, groups, times, teacher_time))
+            entry["closed_form"] = _closed_forms(onehot_config, config.epochs, dense, spectrum, targets, initial, groups)
             at_records = np.searchsorted(dense, epochs)
             entry["closed_form_max_abs"] = float(max(
                 np.max(np.abs(entry["closed_form"][role][g][at_records] - curves[role][g]))
@@ -164,7 +170,6 @@ def compute(config: Config = Config()) -> dict:
 
 def _compute_at_scale(config: Config, onehot_config) -> dict:
     """No training: top-k spectra on all n training points and the linearised closed form (docs/scale.md)."""
-    import jax
     import jax.numpy as jnp
 
     from theory.kernels import empirical_ntk, operator
@@ -204,12 +209,7 @@ def _compute_at_scale(config: Config, onehot_config) -> dict:
         entry = dict(curves={}, deficit=[], eigenvalues=spectrum.eigenvalues[: config.bottom[1]])
         if kernel == "ntk" and config.setting.loss == "mse":
             dense = np.linspace(0, config.epochs, 200).round().astype(int)
-            times = _flow_times(onehot_config, dense)
-            teacher_time = float(_flow_times(onehot_config, [config.epochs])[0])
-            entry["closed_form"] = dict(
-                epochs=dense, times=times, teacher_time=teacher_time,
-                onehot=_closed_form(spectrum, targets, initial, groups, times),
-                student=_closed_form(spectrum, targets, initial, groups, times, teacher_time))
+            entry["closed_form"] = _closed_forms(onehot_config, config.epochs, dense, spectrum, targets, initial, groups)
         result["kernels"][kernel] = entry
         result["scale"][kernel] = info
     result["scale"]["not_run"] = "; ".join(notes)

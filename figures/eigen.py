@@ -116,6 +116,20 @@ def _errors(outputs, labels):
     return np.mean(np.argmax(outputs, axis=-1) != labels, axis=-1)
 
 
+
+def _budgets(config: Config, spectrum, data) -> tuple:
+    """``(η, Y, energy per direction, [top, bottom] index groups, unit, teacher steps)`` shared by both routes: η =
+    1/λ_max (at scale θ_1 ≤ λ_1 ≤ θ_1 + r_1, so η·λ_max ≤ 1 + r_1/θ_1 < 2), budgets in units of 1/(ηλ_k) at
+    k = ``top[1]``."""
+    eigenvalues = spectrum.eigenvalues
+    learning_rate = 1.0 / eigenvalues[0]
+    y = data.one_hot_train()
+    energy = np.sum(spectrum.coordinates(y) ** 2, axis=-1)
+    groups = [np.arange(*config.top), np.arange(*config.bottom)]
+    unit = 1.0 / (learning_rate * eigenvalues[config.top[1]])
+    return learning_rate, y, energy, groups, unit, [max(1, int(round(m * unit))) for m in config.teacher_multiples]
+
+
 def compute(config: Config = Config()) -> dict:
     """All numbers of the figure (closed forms, simulated GD markers, errors), JSON-ready."""
     data = th.load_dataset(config.dataset, seed=config.seed, n_train=config.n_train)
@@ -126,12 +140,7 @@ def compute(config: Config = Config()) -> dict:
     eigenvalues, n = spectrum.eigenvalues, spectrum.n
     if not (0 <= config.top[0] < config.top[1] <= config.bottom[0] < config.bottom[1] <= n):
         raise ValueError(f"need 0 <= top < bottom <= n = {n}, got top={config.top}, bottom={config.bottom}.")
-    learning_rate = 1.0 / eigenvalues[0]
-    y = data.one_hot_train()
-    energy = np.sum(spectrum.coordinates(y) ** 2, axis=-1)
-    groups = [np.arange(*config.top), np.arange(*config.bottom)]
-    unit = 1.0 / (learning_rate * eigenvalues[config.top[1]])
-    teacher_steps = [max(1, int(round(m * unit))) for m in config.teacher_multiples]
+    learning_rate, y, energy, groups, unit, teacher_steps = _budgets(config, spectrum, data)
 
     # (a) factors per direction
     teacher = th.gd(learning_rate, teacher_steps[1])
@@ -204,12 +213,7 @@ def _compute_at_scale(config: Config, data: th.Dataset) -> dict:
     if not (0 <= config.top[0] < config.top[1] <= config.bottom[0] < config.bottom[1] <= k):
         raise ValueError(f"at scale the groups must lie in the top_k = {k} directions held, got top={config.top}, "
                          f"bottom={config.bottom}.")
-    learning_rate = 1.0 / eigenvalues[0]  # θ_1 ≤ λ_1 ≤ θ_1 + r_1: η·λ_max ≤ 1 + r_1/θ_1 < 2
-    y = data.one_hot_train()
-    energy = np.sum(spectrum.coordinates(y) ** 2, axis=-1)
-    groups = [np.arange(*config.top), np.arange(*config.bottom)]
-    unit = 1.0 / (learning_rate * eigenvalues[config.top[1]])
-    teacher_steps = [max(1, int(round(m * unit))) for m in config.teacher_multiples]
+    learning_rate, y, energy, groups, unit, teacher_steps = _budgets(config, spectrum, data)
 
     teacher = th.gd(learning_rate, teacher_steps[1])
     rounds = th.chain(spectrum, y, [teacher] * config.rounds)
