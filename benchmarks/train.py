@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from theory import nets  # noqa: E402
-from theory.nets import training  # noqa: E402
+from theory.nets import steps as step_functions, training  # noqa: E402
 
 
 def jax_throughput(model: str, epochs: int) -> float:
@@ -42,7 +42,7 @@ def jax_throughput(model: str, epochs: int) -> float:
     module = training.model_for(config, data)
     steps = data.n_train // 128
     state = training._template(config, data, steps)
-    epoch_fn = training._epoch_fn(config, module, data.n_train, 128, steps, None)
+    epoch_fn = step_functions.epoch_function(config, module, data.n_train, 128, steps, None)
     x = jnp.asarray(data.x_train)
     y = jnp.asarray(data.one_hot_train(), jnp.float32)
     state, loss = epoch_fn(state, x, y, None, None, 0, 0.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from theory import nets
-from theory.nets import training
+from theory.nets import steps as step_functions, training
 from theory.nets.augment import LEGACY_IMAGE_RECIPE, Augmentation
 from theory.nets.augment import augment_batch as _eager
 
@@ -132,8 +132,8 @@ def test_teacher_targets_are_the_teacher_on_the_augmented_views():
     teacher_variables = training.initial_variables(teacher, data)  # any teacher weights will do
     steps = 4
     spec = student.augmentation()
-    structure = training._structure(student, model, data.n_train, 64, steps, model)
-    order_fn, step_fn, _ = training._compiled(structure, student)
+    structure = step_functions.step_structure(student, model, data.n_train, 64, steps, model)
+    order_fn, step_fn, _ = step_functions.compiled_step(structure, student)
     root = jax.random.key(student.seed)
     order = order_fn(jax.random.fold_in(root, 1), jnp.int32(0))
     step_key = jax.random.fold_in(root, 2)
@@ -179,7 +179,7 @@ def test_augmented_mnist1d_student_trains_and_resumes_identically(tmp_path):
 
 @pytest.mark.parametrize("distil", [pytest.param(False, marks=pytest.mark.slow), True])
 def test_the_scanned_epoch_of_the_mlp_equals_the_per_step_loop_bit_for_bit(distil):
-    """The MLP's epoch runs as one lax.scan (training._SCANNED_MODELS); it must give the per-step loop's weights."""
+    """The MLP's epoch runs as one lax.scan (theory.nets.steps.SCANNED_MODELS); it must give the per-step loop's weights."""
     config = nets.TrainConfig(dataset="digits", model="mlp", width=32, epochs=2, batch_size=64, weight_decay=5e-4,
                               noise_std=0.1)
     if distil:
@@ -187,7 +187,7 @@ def test_the_scanned_epoch_of_the_mlp_equals_the_per_step_loop_bit_for_bit(disti
     data = training.data_for(config)
     model = training.model_for(config, data)
     steps = data.n_train // 64
-    order_fn, step_fn, scan_fn = training._compiled(training._structure(config, model, data.n_train, 64, steps, None),
+    order_fn, step_fn, scan_fn = step_functions.compiled_step(step_functions.step_structure(config, model, data.n_train, 64, steps, None),
                                                     config)
     root = jax.random.key(config.seed)
     order, step_key = order_fn(jax.random.fold_in(root, 1), jnp.int32(1)), jax.random.fold_in(root, 2)

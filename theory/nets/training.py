@@ -23,7 +23,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from tqdm.auto import tqdm
 
 from theory import metrics as theory_metrics
@@ -32,12 +31,11 @@ from .._checks import check_integer, check_nonnegative, check_positive
 
 from .config import TrainConfig
 from .data import NetData, load_data
-from .augment import augment_batch
-from .losses import mixed_loss
 from .models import make_model
 from .optim import make_optimizer
 from .store.claim import LEASE_SECONDS, try_claim
 from .store import DEFAULT_RUN_DIR, Run
+from .steps import augmented_views, compiled_step, epoch_function, epoch_order, step_structure
 
 __all__ = ["train", "data_for", "model_for", "initial_variables", "final_variables", "predict_logits",
            "step_seconds", "training_views", "batch_order"]
@@ -124,37 +122,6 @@ def predict_logits(model, variables, x, batch_size: int = _EVAL_BATCH) -> np.nda
     return np.concatenate(out)
 
 
-def _structure(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model) -> tuple:
-    """What the compiled training step depends on. Seed, temperature and ξ are arguments, so runs that differ
-    only in them (a teacher and its control, students at several τ, switched students) share one compilation."""
-    return (model, config.optimizer, config.learning_rate, config.momentum, config.nesterov, config.weight_decay,
-            config.schedule, config.warmup_epochs, config.step_epochs, config.step_factor, config.epochs,
-            config.loss, config.temperature_squared, config.augmentation(), config.teacher is not None,
-            teacher_model, n, batch, steps)
-
-
-_COMPILED: dict = {}
-
-#: models whose epoch runs as one compiled ``lax.scan`` over its minibatches (dense layers only: XLA's CPU
-#: backend runs convolutions inside loops about 15× slower than outside them, see :func:`_epoch_fn`).
-_SCANNED_MODELS = ("mlp",)
-
-
-def _compiled(structure: tuple, config: TrainConfig):
-    """``(order_fn, step_fn, scan_fn)`` jitted for a structure, cached on it (``config`` supplies the same fields)."""
-    if structure not in _COMPILED:
-        if len(_COMPILED) >= 16:
-            _COMPILED.pop(next(iter(_COMPILED)))  # forget the oldest
-        _COMPILED[structure] = _build_step(structure, config)
-    return _COMPILED[structure]
-
-
-@functools.partial(jax.jit, static_argnames=("n", "steps", "batch"))
-def _order(order_key, epoch, *, n: int, steps: int, batch: int):
-    """``(steps, batch)`` training indices of epoch ``epoch``: the first steps · batch of a permutation of n."""
-    return jax.random.permutation(jax.random.fold_in(order_key, epoch), n)[: steps * batch].reshape(steps, batch)
-
-
 def training_views(config: TrainConfig, epoch: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The inputs a run trains on in epoch ``epoch`` (0-based), exactly as its compiled steps see them.
 
@@ -172,62 +139,12 @@ def training_views(config: TrainConfig, epoch: int = 0) -> tuple[np.ndarray, np.
     epoch = check_integer(epoch, "epoch", minimum=0, maximum=config.epochs - 1)
     data, augmentation, batch, steps = _layout(config)
     root = jax.random.key(config.seed)
-    order = _order(jax.random.fold_in(root, 1), jnp.asarray(epoch, jnp.int32), n=data.n_train, steps=steps,
+    order = epoch_order(jax.random.fold_in(root, 1), jnp.asarray(epoch, jnp.int32), n=data.n_train, steps=steps,
                    batch=batch)
     step_key = jax.random.fold_in(root, 2)
     x = jnp.asarray(data.x_train)
-    views = [_views(x, order, np.int32(i), step_key, jnp.int32(epoch * steps), augmentation) for i in range(steps)]
+    views = [augmented_views(x, order, np.int32(i), step_key, jnp.int32(epoch * steps), augmentation) for i in range(steps)]
     return np.asarray(order).reshape(-1), np.concatenate([np.asarray(v) for v in views])
-
-
-@functools.partial(jax.jit, static_argnums=5)
-def _views(x_all, order, i, step_key, first, augmentation):
-    """The augmented minibatch ``order[i]`` of step ``first + i``, compiled as in the training step."""
-    return augment_batch(jax.random.fold_in(step_key, first + i), x_all[order[i]], augmentation)
-
-
-def _build_step(structure: tuple, config: TrainConfig):
-    model, *_, augmentation, distils, teacher_model, n, batch, steps = structure
-    optimizer, _ = make_optimizer(config, steps)
-
-    def loss_fn(params, batch_stats, x, y, teacher_logits, weight, temperature):
-        logits, updates = model.apply({"params": params, "batch_stats": batch_stats}, x, train=True,
-                                      mutable=["batch_stats"])
-        loss = mixed_loss(logits, y, teacher_logits, weight, loss=config.loss, temperature=temperature,
-                          temperature_squared=config.temperature_squared)
-        return loss, updates.get("batch_stats", {})
-
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-
-    order_fn = functools.partial(_order, n=n, steps=steps, batch=batch)
-
-    def step(state, x_all, y_all, teacher_all, teacher_variables, order, i, step_key, first, weight, temperature):
-        """Optimiser step ``first + i`` on minibatch ``order[i]`` (the index is taken inside the compiled step)."""
-        index = order[i]
-        x, y = x_all[index], y_all[index]
-        if augmentation.active:
-            x = augment_batch(jax.random.fold_in(step_key, first + i), x, augmentation)
-        teacher_logits = None
-        if distils:  # the teacher on the same (augmented) views the student sees
-            teacher_logits = (teacher_model.apply(teacher_variables, x, train=False) if augmentation.active
-                              else teacher_all[index])
-        (loss, batch_stats), grads = grad_fn(state["params"], state["batch_stats"], x, y, teacher_logits, weight,
-                                             temperature)
-        updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
-        params = optax.apply_updates(state["params"], updates)
-        return {"params": params, "batch_stats": batch_stats, "opt_state": opt_state}, loss
-
-    step_fn = jax.jit(step, donate_argnums=0)
-
-    @functools.partial(jax.jit, donate_argnums=0)
-    def scan_fn(state, x_all, y_all, teacher_all, teacher_variables, order, step_key, first, weight, temperature):
-        def body(state, i):
-            return step(state, x_all, y_all, teacher_all, teacher_variables, order, i, step_key, first, weight,
-                        temperature)
-        state, losses = jax.lax.scan(body, state, jnp.arange(steps, dtype=jnp.int32))
-        return state, jnp.mean(losses)
-
-    return order_fn, step_fn, scan_fn
 
 
 def batch_order(config: TrainConfig, data: NetData | None = None) -> np.ndarray:
@@ -240,41 +157,9 @@ def batch_order(config: TrainConfig, data: NetData | None = None) -> np.ndarray:
     data = data_for(config) if data is None else data
     batch, steps = min(config.batch_size, data.n_train), _steps_per_epoch(config, data)
     order_key = jax.random.fold_in(jax.random.key(config.seed), 1)
-    epochs = [np.asarray(_order(order_key, jnp.asarray(e, jnp.int32), n=data.n_train, steps=steps, batch=batch))
+    epochs = [np.asarray(epoch_order(order_key, jnp.asarray(e, jnp.int32), n=data.n_train, steps=steps, batch=batch))
               for e in range(config.epochs)]
     return np.concatenate(epochs).astype(np.int64)
-
-
-def _epoch_fn(config: TrainConfig, model, n: int, batch: int, steps: int, teacher_model):
-    """``(state, x, y, teacher_logits, teacher_variables, epoch, ξ) -> (state, mean loss)`` for one epoch.
-
-    For the MLP (:data:`_SCANNED_MODELS`) the whole epoch is one compiled ``lax.scan`` over the minibatches: no
-    per-step dispatch, ~15 % less CPU per example, the same operations in the same order (bit-identical weights;
-    tests/test_augment.py). Other models: one jitted optimiser step per minibatch from a Python loop (a ``lax.scan``
-    compiles to one program, but XLA's CPU backend runs convolutions inside loops about 15× slower than outside
-    them; dispatching jitted steps costs ~0.1 ms each and runs asynchronously on a GPU). docs/recipes.md.
-    """
-    order_fn, step_fn, scan_fn = _compiled(_structure(config, model, n, batch, steps, teacher_model), config)
-    root = jax.random.key(config.seed)
-    order_key, step_key = jax.random.fold_in(root, 1), jax.random.fold_in(root, 2)
-    temperature = jnp.asarray(config.temperature, jnp.float32)
-    scanned = config.model in _SCANNED_MODELS
-
-    def epoch_fn(state, x_all, y_all, teacher_all, teacher_variables, epoch, weight):
-        order = order_fn(order_key, jnp.asarray(epoch, jnp.int32))
-        weight = jnp.asarray(weight, jnp.float32)
-        first = jnp.asarray(epoch * steps, jnp.int32)
-        if scanned:
-            return scan_fn(state, x_all, y_all, teacher_all, teacher_variables, order, step_key, first, weight,
-                           temperature)
-        losses = []
-        for i in range(steps):
-            state, loss = step_fn(state, x_all, y_all, teacher_all, teacher_variables, order, np.int32(i),
-                                  step_key, first, weight, temperature)
-            losses.append(loss)
-        return state, jnp.mean(jnp.stack(losses))
-
-    return epoch_fn
 
 
 def step_seconds(config: TrainConfig, steps: int = 3) -> float:
@@ -297,7 +182,7 @@ def step_seconds(config: TrainConfig, steps: int = 3) -> float:
             teacher_variables = initial_variables(config.teacher, data)
         else:
             teacher_logits = jnp.zeros((data.n_train, data.num_classes), jnp.float32)
-    order_fn, step_fn, _ = _compiled(_structure(config, model, data.n_train, batch, per_epoch, teacher_model),
+    order_fn, step_fn, _ = compiled_step(step_structure(config, model, data.n_train, batch, per_epoch, teacher_model),
                                      config)
     root = jax.random.key(config.seed)
     order = order_fn(jax.random.fold_in(root, 1), jnp.int32(0))
@@ -415,7 +300,7 @@ def _train_claimed(run: Run, claim, teacher_run, *, progress: bool, stop_after) 
             teacher_variables = final_variables(teacher_run)
         else:
             teacher_logits = jnp.asarray(teacher_run.logits_at(None, "train"))
-    epoch_fn = _epoch_fn(config, model, data.n_train, batch, steps, teacher_model)
+    epoch_fn = epoch_function(config, model, data.n_train, batch, steps, teacher_model)
 
     run.path.mkdir(parents=True, exist_ok=True)
     run.write_config()
