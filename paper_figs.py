@@ -8,7 +8,8 @@ same directory.
 
 Everything that can be checked is checked before computing: the figure names, every override against every
 selected figure, the dataset name, ``--data-dir`` (an existing directory; a ``.npz`` file for ``--data npz``),
-``--out`` and ``--runs`` (created now, and writable). A user error prints one line ``error: ...`` on stderr
+``--out`` and ``--runs`` (created now, and writable), ``--sweep`` (a sweep's ``--out`` directory, for the
+figures that read a stored sweep: ``regimes-nn``). A user error prints one line ``error: ...`` on stderr
 and exits with status 2. Figure logic lives in ``figures/<name>.py``; this file only parses arguments and
 does the I/O.
 """
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="results", help="output directory (default: results/)")
     parser.add_argument("--runs", default=None,
                         help="run store of the network figures (default: <out>/runs; give the sweep the same)")
+    parser.add_argument("--sweep", default=None,
+                        help="directory of a stored sweep (figures that read one, e.g. regimes-nn)")
     parser.add_argument(
         "--report", action="store_true",
         help="(re)build report.md and report.html in --out from stored results, without recomputing anything",
@@ -74,7 +77,8 @@ def _config(module, args):
     fields = {f.name for f in dataclasses.fields(config)}
     setting = getattr(config, "setting", None) if "setting" in fields else None
     setting_fields = {f.name for f in dataclasses.fields(setting)} if dataclasses.is_dataclass(setting) else set()
-    for name, value in (("seed", args.seed), ("dataset", args.data), ("data_dir", args.data_dir)):
+    for name, value in (("seed", args.seed), ("dataset", args.data), ("data_dir", args.data_dir),
+                        ("sweep", getattr(args, "sweep", None))):
         if value is None:
             continue
         if name in fields:
@@ -117,6 +121,13 @@ def _check_data(args, configs: dict) -> None:
             raise UsageError(f"--data-dir {args.data_dir!r} is not a file (dataset 'npz' reads one .npz file).")
     elif not path.is_dir():
         raise UsageError(f"--data-dir {args.data_dir!r} is not a directory.")
+
+
+def _check_sweep(args) -> None:
+    """``--sweep`` is a directory where it exists (a figure reading a missing one reports it "not run")."""
+    sweep = getattr(args, "sweep", None)
+    if sweep is not None and Path(sweep).expanduser().exists() and not Path(sweep).expanduser().is_dir():
+        raise UsageError(f"--sweep {sweep!r} is not a directory (give the --out directory of a sweep).")
 
 
 def _writable_directory(path, option: str) -> Path:
@@ -195,6 +206,7 @@ def _main(argv) -> int:
             raise UsageError(f"unknown figure {name!r}; known: {', '.join(figures.available())} or 'all'.")
     configs = {name: _config(figures.load(name), args) for name in names}
     _check_data(args, configs)
+    _check_sweep(args)
     stores = [name for name in names if _stores_runs(figures.load(name))]
     if args.runs is not None and not stores:
         users = [name for name in figures.available() if _stores_runs(figures.load(name))]
