@@ -50,12 +50,14 @@ VARIABLES = {
     "teacher_test_accuracy": "teacher test accuracy",
     "test_kl": "KL(teacher ‖ student), test",
     "test_agreement": "agreement, test",
+    "control_test_slope": "one-hot control's slope (test)",
     "test_correlation": "r (test)",
     "test_spread_ratio": "σS/σT (test)",
 }
-#: the variables set before the student trains (the teacher's side) and the pair's KL / agreement: the candidates.
+#: the candidates: the teacher's side (set before the student trains), the pair's KL / agreement, and the slope of
+#: an independent one-hot network against the teacher (the regression-dilution baseline, no distillation).
 UPSTREAM = ("train_saturation", "train_teacher_entropy", "teacher_train_accuracy", "teacher_test_accuracy",
-            "test_kl", "test_agreement")
+            "test_kl", "test_agreement", "control_test_slope")
 #: slope = r · σS/σT: these two explain the slope jointly by construction.
 IDENTITY = ("test_correlation", "test_spread_ratio")
 
