@@ -108,7 +108,31 @@ def compute(config: Config = Config()) -> dict:
     kernel = _kernel(config, datasets[0] if datasets else "mnist1d") if table else None
     records = [{k: v for k, v in r.items() if k != "draws"} for r in table]
     return dict(base, status="done", rows=len(rows), complete=len(table), failed=len(rows) - len(table),
-                table=records, answers=answers, answer=main, kernel=kernel)
+                table=records, answers=answers, answer=main, kernel=kernel, summary=_summary(main, kernel))
+
+
+def _summary(answer: dict | None, kernel: dict | None) -> str:
+    """The answer in one paragraph of numbers (stored in the JSON beside ``answer``)."""
+    if not answer or not answer["settings"]:
+        return "no setting at the question's temperature in this sweep."
+    tau, n, variables = answer["temperature"], answer["settings"], answer["variables"]
+    parts = [f"τ = {tau:g}: {answer['above_one']['point']} of {n} settings with slope > 1 "
+             f"({answer['above_one']['interval']} with the 95% CI above 1, {answer['below_one']} below 1)"]
+    for key in ("train_saturation", "train_teacher_entropy"):
+        entry = variables.get(key)
+        if entry:
+            parts.append(f"{entry['label']}: Spearman ρ {_interval(entry['spearman'])}, R² {_interval(entry['r2'])}")
+    if answer["best_upstream"]:
+        entry = variables[answer["best_upstream"]]
+        parts.append(f"largest R² of the candidates: {entry['label']} {_interval(entry['r2'])}")
+    if kernel and kernel["entries"]:
+        at = [e for e in kernel["entries"] if e["temperature"] == tau]
+        if at:
+            parts.append(f"kernel model ({kernel['dataset']}, n={kernel['n_train']}): τ = {tau:g} slope "
+                         f"{min(e['test_slope'] for e in at):.3f}–{max(e['test_slope'] for e in at):.3f} over "
+                         f"T = {at[0]['teacher_steps']}–{at[-1]['teacher_steps']} steps, teacher saturation ≤ "
+                         f"{max(e['train_saturation'] for e in at):.3g}")
+    return "; ".join(parts) + "."
 
 
 def _kernel(config: Config, dataset: str) -> dict:
