@@ -103,12 +103,14 @@ def compute(config: Config = Config()) -> dict:
     table = rm.setting_table(rows)
     temperatures = sorted({record["temperature"] for record in table})
     answers = {f"{t:g}": rm.answer(table, t, replicates=config.replicates, seed=config.seed) for t in temperatures}
+    answers["all"] = rm.answer(table, None, replicates=config.replicates, seed=config.seed)
     main = answers.get(f"{config.temperature:g}")
     datasets = sorted({r["data"].split()[0] for r in table})
     kernel = _kernel(config, datasets[0] if datasets else "mnist1d") if table else None
     records = [{k: v for k, v in r.items() if k != "draws"} for r in table]
+    summary = _summary(main, kernel) + " Pooled: " + _summary(answers["all"], None)
     return dict(base, status="done", rows=len(rows), complete=len(table), failed=len(rows) - len(table),
-                table=records, answers=answers, answer=main, kernel=kernel, summary=_summary(main, kernel))
+                table=records, answers=answers, answer=main, kernel=kernel, summary=summary)
 
 
 def _summary(answer: dict | None, kernel: dict | None) -> str:
@@ -116,7 +118,8 @@ def _summary(answer: dict | None, kernel: dict | None) -> str:
     if not answer or not answer["settings"]:
         return "no setting at the question's temperature in this sweep."
     tau, n, variables = answer["temperature"], answer["settings"], answer["variables"]
-    parts = [f"τ = {tau:g}: {answer['above_one']['point']} of {n} settings with slope > 1 "
+    parts = [f"{'every τ' if tau is None else f'τ = {tau:g}'}: {answer['above_one']['point']} of {n} settings "
+             f"with slope > 1 "
              f"({answer['above_one']['interval']} with the 95% CI above 1, {answer['below_one']} below 1)"]
     for key in ("train_saturation", "train_teacher_entropy"):
         entry = variables.get(key)
@@ -125,7 +128,7 @@ def _summary(answer: dict | None, kernel: dict | None) -> str:
     if answer["best_upstream"]:
         entry = variables[answer["best_upstream"]]
         parts.append(f"largest R² of the candidates: {entry['label']} {_interval(entry['r2'])}")
-    if kernel and kernel["entries"]:
+    if kernel and kernel["entries"] and tau is not None:
         at = [e for e in kernel["entries"] if e["temperature"] == tau]
         if at:
             parts.append(f"kernel model ({kernel['dataset']}, n={kernel['n_train']}): τ = {tau:g} slope "

@@ -147,7 +147,9 @@ def test_reads_a_stored_sweep(tmp_path):
     config = regimes_nn.Config(sweep=str(tmp_path / "sweep"), replicates=300, kernel_n_train=60, kernel_steps=(10,))
     data = regimes_nn.compute(config)
     assert data["status"] == "done" and data["complete"] == 24 and data["failed"] == 1
-    assert set(data["answers"]) == {"1", "4"} and data["answer"]["best_upstream"] == "train_saturation"
+    assert set(data["answers"]) == {"1", "4", "all"} and data["answer"]["best_upstream"] == "train_saturation"
+    assert data["answers"]["all"]["settings"] == 24 and data["answers"]["all"]["temperature"] is None
+    assert "Pooled: every τ" in data["summary"]
     assert len(data["kernel"]["entries"]) == 3 and "draws" not in data["table"][0]
     verdicts = {c.claim: c.verdict for c in _check(data, tmp_path)}
     assert verdicts["saturation → slope"] == "reproduced" and verdicts["C1 test τ=1 (regime map)"] == "reproduced"

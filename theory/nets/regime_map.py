@@ -246,21 +246,23 @@ def association(x, y, *, y_draws=None, replicates: int = REPLICATES, level: floa
     return found
 
 
-def answer(table, temperature: float = 1.0, *, variables=tuple(VARIABLES), replicates: int = REPLICATES,
+def answer(table, temperature: float | None = 1.0, *, variables=tuple(VARIABLES), replicates: int = REPLICATES,
            seed: int = 0) -> dict:
-    """What goes with the test slope across the settings at one ``temperature`` (records of :func:`setting_table`).
+    """What goes with the test slope across the settings at one ``temperature`` (records of :func:`setting_table`);
+    ``temperature=None`` pools every temperature (the saturation is then that of each row's own softmax(z/τ), so
+    the temperature itself moves it).
 
     Returns ``{"temperature", "settings", "above_one": {"point", "interval"}, "below_one", "variables": {key:
     {"label", **association, "threshold"}}, "best_upstream", "best_upstream_r2", "identity_note"}``:
     ``above_one["point"]`` counts slopes > 1, ``above_one["interval"]`` intervals wholly above 1
     (``below_one`` wholly below); ``best_upstream`` is the :data:`UPSTREAM` variable with the largest R².
     """
-    records = [r for r in table if abs(r["temperature"] - temperature) < 1e-9]
+    records = [r for r in table if temperature is None or abs(r["temperature"] - temperature) < 1e-9]
     slope = np.array([r["slope"] for r in records], dtype=float)
     with_draws = bool(records) and all(r.get("draws") for r in records) and len(
         {len(r["draws"]) for r in records}) == 1
     draws = np.array([r["draws"] for r in records], dtype=float) if with_draws else None
-    result = dict(temperature=float(temperature), settings=len(records),
+    result = dict(temperature=None if temperature is None else float(temperature), settings=len(records),
                   above_one=dict(point=int(np.sum(slope > 1)),
                                  interval=int(sum(r["low"] is not None and r["low"] > 1 for r in records))),
                   below_one=int(sum(r["high"] is not None and r["high"] < 1 for r in records)),
