@@ -47,7 +47,14 @@ class Config:
     """``sweep``: the directory of a stored sweep (``sweep.json``; ``--sweep DIR``). ``train``: train the tiny
     quick grid into ``sweep`` (or ``<run_dir>/../regimes-quick`` when ``sweep`` is empty) first — only
     :meth:`quick` does. ``temperature``: the τ of the question; kernel model on ``kernel_n_train`` points
-    of the sweep's dataset, teacher budgets ``kernel_steps`` (t̃ = T), τ ∈ {1, 2, 4}."""
+    of the sweep's dataset, teacher budgets ``kernel_steps`` (t̃ = T), τ ∈ {1, 2, 4}.
+
+    Measured (``--grid regimes --only "mnist1d mlp" --seeds 3``, 33 settings, docs/regimes.md): at τ = 1 the
+    slope exceeded 1 in 1 of 11 settings (teacher label smoothing 0.1: 1.011 [0.982, 1.040], inconclusive), 9
+    intervals below 1; Spearman ρ with the teacher's saturation −0.73 [−0.93, −0.22] (the opposite sign of the
+    hypothesis), with its entropy +0.66 [0.19, 0.87]; the slope follows the one-hot control's slope (ρ 0.96
+    [0.74, 0.99]): the student's budget and weight decay move both (0.50–0.96 at a fixed teacher).
+    """
 
     sweep: str = "results/regimes"
     train: bool = False
@@ -204,6 +211,7 @@ def plot(data: dict):
     ratio = np.linspace(min(0.9, min(spreads) - 0.05), max(1.1, max(spreads) + 0.05), 50)
     ax.plot(ratio, 1 / ratio, color="0.5", ls="--", lw=0.8, label="slope = r · σS/σT = 1")
     ax.set(xlabel="σS/σT (test)", ylabel="r (test)", title=f"τ = {tau:g}: the identity slope = r · σS/σT")
+    ax.set_ylim(top=1.02)
     ax.legend(loc="best")
     ax = axes[1, 1]
     families = sorted({r["family"] for r in data["table"]})
