@@ -8,7 +8,8 @@ same directory.
 
 Everything that can be checked is checked before computing: the figure names, every override against every
 selected figure, the dataset name, ``--data-dir`` (an existing directory; a ``.npz`` file for ``--data npz``),
-``--out`` and ``--runs`` (created now, and writable). A user error prints one line ``error: ...`` on stderr
+``--out`` and ``--runs`` (created now, and writable), ``--sweep`` (a sweep's ``--out`` directory, for the
+figures that read a stored sweep: ``regimes-nn``). A user error prints one line ``error: ...`` on stderr
 and exits with status 2. Figure logic lives in ``figures/<name>.py``; this file only parses arguments and
 does the I/O.
 """
@@ -61,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="results", help="output directory (default: results/)")
     parser.add_argument("--runs", default=None,
                         help="run store of the network figures (default: <out>/runs; give the sweep the same)")
+    parser.add_argument("--sweep", default=None,
+                        help="directory of a stored sweep (figures that read one, e.g. regimes-nn)")
     parser.add_argument(
         "--report", action="store_true",
         help="(re)build report.md and report.html in --out from stored results, without recomputing anything",
@@ -95,7 +98,7 @@ def _config(module, args):
         raise UsageError(f"figure {module.NAME!r} does not take --n-train (the figures with a scale route do: "
                          f"{', '.join(sized)}).")
     for name, value in (("seed", args.seed), ("dataset", args.data), ("data_dir", args.data_dir),
-                        ("n_train", getattr(args, "n_train", None))):
+                        ("n_train", getattr(args, "n_train", None)), ("sweep", getattr(args, "sweep", None))):
         if value is None:
             continue
         if name in fields:
@@ -144,6 +147,13 @@ def _check_data(args, configs: dict) -> None:
             raise UsageError(f"--data-dir {args.data_dir!r} is not a file (dataset 'npz' reads one .npz file).")
     elif not path.is_dir():
         raise UsageError(f"--data-dir {args.data_dir!r} is not a directory.")
+
+
+def _check_sweep(args) -> None:
+    """``--sweep`` is a directory where it exists (a figure reading a missing one reports it "not run")."""
+    sweep = getattr(args, "sweep", None)
+    if sweep is not None and Path(sweep).expanduser().exists() and not Path(sweep).expanduser().is_dir():
+        raise UsageError(f"--sweep {sweep!r} is not a directory (give the --out directory of a sweep).")
 
 
 def _writable_directory(path, option: str) -> Path:
@@ -222,6 +232,7 @@ def _main(argv) -> int:
             raise UsageError(f"unknown figure {name!r}; known: {', '.join(figures.available())} or 'all'.")
     configs = {name: _config(figures.load(name), args) for name in names}
     _check_data(args, configs)
+    _check_sweep(args)
     stores = [name for name in names if _stores_runs(figures.load(name))]
     if args.runs is not None and not stores:
         users = [name for name in figures.available() if _stores_runs(figures.load(name))]

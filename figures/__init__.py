@@ -32,6 +32,7 @@ _REGISTRY = {
     "bias-nn": "figures.bias_nn",
     "predicted": "figures.predicted",
     "xi": "figures.xi",
+    "regimes-nn": "figures.regimes_nn",
 }
 
 

@@ -152,6 +152,18 @@ def test_report_names_a_corrupt_json(tmp_path, capsys):
     one_error_line(capsys, str(tmp_path / "eigen.json"), "not a figure result")
 
 
+def test_sweep_goes_to_the_figures_that_read_one_and_is_refused_elsewhere(tmp_path, capsys, no_compute):
+    assert paper_figs.main(["--fig", "late", "--quick", "--out", str(tmp_path), "--sweep", str(tmp_path)]) == 2
+    assert one_error_line(capsys) == "error: figure 'late' does not take --sweep."
+    (tmp_path / "file").write_text("x")
+    assert paper_figs.main(["--fig", "regimes-nn", "--out", str(tmp_path), "--sweep", str(tmp_path / "file")]) == 2
+    one_error_line(capsys, "--sweep", "not a directory")
+    assert not no_compute
+    with pytest.raises(Computed):
+        paper_figs.main(["--fig", "regimes-nn", "--out", str(tmp_path), "--sweep", str(tmp_path / "s")])
+    assert no_compute[-1].sweep == str(tmp_path / "s") and not no_compute[-1].train
+
+
 # ----------------------------------------------------------------------------------------------- --runs
 def _args(**changes):
     import argparse

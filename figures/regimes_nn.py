@@ -1,0 +1,337 @@
+"""Figure ``regimes-nn``: where does the τ = 1 slope exceed 1 on networks? The regime map (claim C1, networks).
+
+Reads a stored regime sweep (``python -m theory.nets.sweep --grid regimes --seeds 3 --out results/regimes``,
+:data:`theory.nets.grids.REGIMES`): per setting, the C1 test slope of φ(p_student) on φ(p_teacher) with its 95 %
+bootstrap interval, beside the regime variables the sweep measured (the teacher's saturation and entropy on the
+student's training inputs, the teacher's accuracies, the pair's KL and agreement, r and σS/σT;
+:func:`theory.nets.analysis.regime`), coloured by the axis the setting varies (augmentation, teacher label
+smoothing, teacher budget, student budget, weight decay). Beside it, the kernel model's prediction
+(:func:`theory.regimes.regime_map`, an RBF kernel teacher and student on the same dataset, over teacher budgets
+and temperatures, t̃ = T): its slope against the teacher's budget, with its teacher's saturation.
+
+The question, answered with numbers in ``data["answer"]`` and the claims (:mod:`theory.nets.regime_map`): is the
+teacher's saturation on the student's training inputs what decides whether the τ = 1 slope exceeds 1? Spearman's ρ
+and the one-variable R² of each variable against the τ = 1 slope across settings, with 95 % intervals from a
+bootstrap over settings (and, per picked setting, over its own slope replicates), and the best single threshold
+separating slope > 1 from slope ≤ 1. Analysis and findings: docs/regimes.md.
+
+The default never trains the map: without a stored sweep in ``sweep`` the result is "not run" and says the one
+command that produces it. ``paper_figs.py --fig regimes-nn --sweep DIR`` reads another sweep; ``--quick``
+trains a tiny grid (digits, MLP, base, teacher label smoothing 0.3, a 2-epoch teacher; τ ∈ {1, 4}; 2 seeds) through the sweep
+engine in this process.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from theory.evidence import Claim, Estimate, at_least, greater_than, less_than
+from theory.nets import DEFAULT_RUN_DIR
+from theory.nets import regime_map as rm
+
+NAME = "regimes-nn"
+KIND = "networks"
+DESCRIPTION = "networks: the regime map — C1 slope with intervals against the regime variables, kernel model beside"
+
+#: the one command that produces the default sweep.
+COMMAND = "python -m theory.nets.sweep --grid regimes --seeds 3 --out results/regimes"
+#: the variables plotted against the slope (the first three panels).
+PANELS = ("train_saturation", "train_teacher_entropy", "test_kl")
+
+
+@dataclass(frozen=True)
+class Config:
+    """``sweep``: the directory of a stored sweep (``sweep.json``; ``--sweep DIR``). ``train``: train the tiny
+    quick grid into ``sweep`` (or ``<run_dir>/../regimes-quick`` when ``sweep`` is empty) first — only
+    :meth:`quick` does. ``temperature``: the τ of the question; kernel model on ``kernel_n_train`` points
+    of the sweep's dataset, teacher budgets ``kernel_steps`` (t̃ = T), τ ∈ {1, 2, 4}.
+
+    Measured (``--grid regimes --only "mnist1d mlp" --seeds 3``, 33 settings, docs/regimes.md): at τ = 1 the
+    slope exceeded 1 in 1 of 11 settings (teacher label smoothing 0.1: 1.011 [0.982, 1.040], inconclusive), 9
+    intervals below 1; Spearman ρ with the teacher's saturation −0.73 [−0.93, −0.22] (the opposite sign of the
+    hypothesis), with its entropy +0.66 [0.19, 0.87]; the slope follows the one-hot control's slope (ρ 0.96
+    [0.74, 0.99]): the student's budget and weight decay move both (0.50–0.96 at a fixed teacher).
+    """
+
+    sweep: str = "results/regimes"
+    train: bool = False
+    seeds: int = 2
+    temperature: float = 1.0
+    replicates: int = 2000
+    kernel_n_train: int = 500
+    kernel_steps: tuple = (100, 300, 1000, 3000)
+    seed: int = 0
+    run_dir: str = DEFAULT_RUN_DIR  # the quick grid's runs; paper_figs.py sets --runs
+    progress: bool = True
+
+    @classmethod
+    def quick(cls, **overrides) -> "Config":
+        """Trains 6 tiny digits settings × 2 seeds (about 30 s) and a small kernel model."""
+        return replace(cls(sweep="", train=True, replicates=500, kernel_n_train=200, kernel_steps=(30, 100)),
+                       **overrides)
+
+
+def quick_settings() -> list:
+    """The quick grid: digits MLP (32 wide, 6 + 6 epochs), base, teacher label smoothing 0.3 and a 2-epoch teacher
+    (the saturation axis), τ ∈ {1, 4}."""
+    from theory.nets.experiment import Setting
+
+    base = Setting("digits mlp", dataset="digits", model="mlp", width=32, depth=1, teacher_epochs=6,
+                   student_epochs=6, record=3, track_points=100)
+    return [replace(base, name=f"digits mlp, {label}, τ={t:g}", temperature=t, **changes)
+            for label, changes in (("base", {}), ("teacher ls=0.3", dict(teacher_label_smoothing=0.3)),
+                                   ("teacher 2ep", dict(teacher_epochs=2)))
+            for t in (1.0, 4.0)]
+
+
+def _sweep_dir(config: Config) -> Path:
+    if config.sweep:
+        return Path(config.sweep).expanduser()
+    return Path(config.run_dir).expanduser().resolve().parent / "regimes-quick"
+
+
+# --------------------------------------------------------------------------------------------- compute
+def compute(config: Config = Config()) -> dict:
+    """The per-setting records and the answers (τ = 1, 2, 4) of a stored sweep, and the kernel model."""
+    out = _sweep_dir(config)
+    if config.train:
+        from theory.nets.sweep import sweep_settings
+
+        sweep_settings(quick_settings(), range(config.seeds), config.run_dir, out=out, progress=False,
+                       log=(print if config.progress else (lambda line: None)))
+    path = out / "sweep.json"
+    base = dict(config=asdict(config), sweep=str(out), command=COMMAND)
+    if not path.is_file():
+        return dict(base, status="not run", note=f"no sweep in {str(out)!r}: run `{COMMAND}` (or give --sweep DIR)")
+    rows = json.loads(path.read_text())
+    table = rm.setting_table(rows)
+    temperatures = sorted({record["temperature"] for record in table})
+    answers = {f"{t:g}": rm.answer(table, t, replicates=config.replicates, seed=config.seed) for t in temperatures}
+    answers["all"] = rm.answer(table, None, replicates=config.replicates, seed=config.seed)
+    main = answers.get(f"{config.temperature:g}")
+    datasets = sorted({r["data"].split()[0] for r in table})
+    kernel = _kernel(config, datasets[0] if datasets else "mnist1d") if table else None
+    records = [{k: v for k, v in r.items() if k != "draws"} for r in table]
+    summary = _summary(main, kernel) + " Pooled: " + _summary(answers["all"], None)
+    return dict(base, status="done", rows=len(rows), complete=len(table), failed=len(rows) - len(table),
+                table=records, answers=answers, answer=main, kernel=kernel, summary=summary)
+
+
+def _summary(answer: dict | None, kernel: dict | None) -> str:
+    """The answer in one paragraph of numbers (stored in the JSON beside ``answer``)."""
+    if not answer or not answer["settings"]:
+        return "no setting at the question's temperature in this sweep."
+    tau, n, variables = answer["temperature"], answer["settings"], answer["variables"]
+    parts = [f"{'every τ' if tau is None else f'τ = {tau:g}'}: {answer['above_one']['point']} of {n} settings "
+             f"with slope > 1 "
+             f"({answer['above_one']['interval']} with the 95% CI above 1, {answer['below_one']} below 1)"]
+    for key in ("train_saturation", "train_teacher_entropy"):
+        entry = variables.get(key)
+        if entry:
+            parts.append(f"{entry['label']}: Spearman ρ {_interval(entry['spearman'])}, R² {_interval(entry['r2'])}")
+    if answer["best_upstream"]:
+        entry = variables[answer["best_upstream"]]
+        parts.append(f"largest R² of the candidates: {entry['label']} {_interval(entry['r2'])}")
+    if kernel and kernel["entries"] and tau is not None:
+        at = [e for e in kernel["entries"] if e["temperature"] == tau]
+        if at:
+            parts.append(f"kernel model ({kernel['dataset']}, n={kernel['n_train']}): τ = {tau:g} slope "
+                         f"{min(e['test_slope'] for e in at):.3f}–{max(e['test_slope'] for e in at):.3f} over "
+                         f"T = {at[0]['teacher_steps']}–{at[-1]['teacher_steps']} steps, teacher saturation ≤ "
+                         f"{max(e['train_saturation'] for e in at):.3g}")
+    return "; ".join(parts) + "."
+
+
+def _kernel(config: Config, dataset: str) -> dict:
+    """The kernel model on ``dataset``: per (teacher steps T, τ), t̃ = T, the test slope, r, σS/σT, the
+    teacher's saturation and entropy on the training points, and the teacher's test accuracy."""
+    from theory.metrics.regime import regime
+    from theory.regimes import kernel_task, regime_map
+
+    if dataset not in ("digits", "mnist1d"):
+        dataset = "mnist1d"
+    task = kernel_task(dataset, n_train=config.kernel_n_train, seed=config.seed)
+    steps, temperatures = list(config.kernel_steps), [1.0, 2.0, 4.0]
+    result = regime_map(task, teacher_steps=steps, student_steps=steps, temperatures=temperatures,
+                        bottom=(10, min(40, task.data.n_train)), keep_logits=True)
+    entries = []
+    for j, t_steps in enumerate(steps):
+        for s, temperature in enumerate(temperatures):
+            measured = regime(result.logits["teacher_test"][0, j], result.logits["student_test"][0, j, s, j],
+                              temperature=temperature)
+            train = regime(result.logits["teacher_train"][0, j], result.logits["student_train"][0, j, s, j],
+                           temperature=temperature)
+            entries.append(dict(teacher_steps=t_steps, temperature=temperature, test_slope=measured.slope,
+                                test_correlation=measured.correlation, test_spread_ratio=measured.spread_ratio,
+                                train_saturation=train.saturation, train_teacher_entropy=train.teacher_entropy,
+                                teacher_test_accuracy=float(result.teacher["test_accuracy"][0, j])))
+    return dict(dataset=dataset, n_train=task.data.n_train, entries=entries)
+
+
+# --------------------------------------------------------------------------------------------- plot
+def plot(data: dict):
+    """Six panels: the τ = 1 slope (95 % CI) against saturation, entropy and KL; r against σS/σT; the slope
+    per setting at every τ; the kernel model's slope against its teacher's budget. Not run: the command."""
+    import matplotlib.pyplot as plt
+
+    from .style import use
+
+    use()
+    if data.get("status") != "done":
+        figure, ax = plt.subplots(figsize=(6.0, 1.6), layout="constrained")
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"regime map not run: no sweep in {data['sweep']}\nrun: {data['command']}",
+                ha="center", va="center")
+        return figure
+    figure, axes = plt.subplots(2, 3, figsize=(11.0, 6.4), layout="constrained")
+    colours = dict(zip(rm.AXES, plt.get_cmap("tab10").colors))
+    tau = data["config"]["temperature"]
+    records = [r for r in data["table"] if abs(r["temperature"] - tau) < 1e-9]
+    answer = data["answer"] or {"variables": {}}
+    for ax, key in zip(axes[0], PANELS):
+        for axis in rm.AXES:
+            group = [r for r in records if r["axis"] == axis and r.get(key) is not None]
+            if group:
+                _errorbars(ax, [r[key] for r in group], group, colours[axis], axis)
+        ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
+        found = answer["variables"].get(key, {}).get("spearman", {})
+        ax.set(xlabel=rm.VARIABLES[key], ylabel=f"test slope at τ = {tau:g}",
+               title=f"Spearman ρ {_interval(found)}")
+    axes[0, 0].legend(loc="best", fontsize=6)
+    ax = axes[1, 0]
+    for axis in rm.AXES:
+        group = [r for r in records if r["axis"] == axis and r.get("test_correlation") is not None]
+        if group:
+            ax.scatter([r["test_spread_ratio"] for r in group], [r["test_correlation"] for r in group], s=12,
+                       color=colours[axis])
+    spreads = [r["test_spread_ratio"] for r in records if r.get("test_spread_ratio") is not None] or [1.0]
+    ratio = np.linspace(min(0.9, min(spreads) - 0.05), max(1.1, max(spreads) + 0.05), 50)
+    ax.plot(ratio, 1 / ratio, color="0.5", ls="--", lw=0.8, label="slope = r · σS/σT = 1")
+    ax.set(xlabel="σS/σT (test)", ylabel="r (test)", title=f"τ = {tau:g}: the identity slope = r · σS/σT")
+    ax.set_ylim(top=1.02)
+    ax.legend(loc="best")
+    ax = axes[1, 1]
+    families = sorted({r["family"] for r in data["table"]})
+    for i, family in enumerate(families):
+        group = sorted((r for r in data["table"] if r["family"] == family), key=lambda r: r["temperature"])
+        shift = 0.06 * (i - len(families) / 2) / max(1, len(families))
+        _errorbars(ax, [r["temperature"] + shift for r in group], group, colours[group[0]["axis"]], None, line=True)
+    ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
+    ax.set(xlabel="τ", ylabel="test slope", xticks=[1, 2, 4], title=f"every setting at τ = 1, 2, 4 ({len(families)})")
+    ax = axes[1, 2]
+    kernel = data.get("kernel") or {"entries": []}
+    for temperature, marker in ((1.0, "o"), (2.0, "s"), (4.0, "^")):
+        group = [e for e in kernel["entries"] if e["temperature"] == temperature]
+        ax.plot([e["teacher_steps"] for e in group], [e["test_slope"] for e in group], marker + "-", ms=4,
+                color="black", lw=0.8, label=f"kernel τ = {temperature:g}")
+    ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
+    most = max((e["train_saturation"] for e in kernel["entries"]), default=float("nan"))
+    ax.set(xlabel="kernel teacher steps T (= student steps)", ylabel="kernel test slope", xscale="log",
+           title=f"RBF kernel, {kernel.get('dataset', '')} n={kernel.get('n_train', '')}: saturation ≤ {most:.2g}")
+    ax.legend(loc="best")
+    figure.suptitle(f"regime map: {data['complete']} settings from {data['sweep']}")
+    return figure
+
+
+def _errorbars(ax, x, records, colour, label, line: bool = False):
+    y = np.array([r["slope"] for r in records])
+    low = np.array([r["low"] if r["low"] is not None else r["slope"] for r in records])
+    high = np.array([r["high"] if r["high"] is not None else r["slope"] for r in records])
+    ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o-" if line else "o", ms=3, lw=0.8 if line else 0,
+                elinewidth=0.8, color=colour, label=label)
+
+
+def _interval(found: dict, digits: int = 2) -> str:
+    if not found or found.get("value") is None:
+        return "–"
+    if found.get("low") is None:
+        return f"{found['value']:.{digits}f}"
+    return f"{found['value']:.{digits}f} [{found['low']:.{digits}f}, {found['high']:.{digits}f}]"
+
+
+# --------------------------------------------------------------------------------------------- claims
+def _estimate(found: dict) -> Estimate:
+    """The interval of an association as an Estimate; without an interval (too few settings): not run."""
+    if not found or found.get("value") is None or found.get("low") is None:
+        return Estimate(None)
+    return Estimate(found["value"], found["low"], found["high"])
+
+
+def _bound(record: dict, side: str) -> float:
+    return record["slope"] if record.get(side) is None else record[side]
+
+
+def claims(data: dict) -> list:
+    """C1 at τ = 1 over the map (reproduced when some setting's interval lies above 1, not reproduced when every
+    one lies below 1), and the answer: Spearman ρ of
+    the τ = 1 slope with the teacher's saturation (> 0) and entropy (< 0), the best upstream variable's R²
+    (≥ 0.5: explains half the variance), and whether one saturation cut separates slope > 1 from ≤ 1.
+
+    An association over fewer than :data:`theory.nets.regime_map.MIN_SETTINGS` settings has no interval: not run.
+    """
+    if data.get("status") != "done" or not data.get("answer"):
+        where = f"regime map ({data.get('sweep')}): not run — {data.get('command', COMMAND)}"
+        missing = Estimate(None)
+        return [Claim(claim="C1 test τ=1 (regime map)", setting=where, statement="the τ = 1 test slope exceeds 1 "
+                      "in some regime", evidence=missing, criterion=greater_than(0.0), measured="not run"),
+                Claim(claim="saturation → slope", setting=where, statement="saturation decides the τ = 1 slope",
+                      evidence=missing, criterion=greater_than(0.0), measured="not run")]
+    answer = data["answer"]
+    variables = answer["variables"]
+    tau, n = answer["temperature"], answer["settings"]
+    seeds = sorted({r["seeds"] for r in data["table"]})
+    schemes = sorted({r["scheme"] for r in data["table"] if r.get("scheme")})
+    few = f"; fewer than {rm.MIN_SETTINGS} settings: associations not judged" if n < rm.MIN_SETTINGS else ""
+    where = (f"regime map {data['sweep']}: {n} settings at τ = {tau:g} ({data['complete']} complete of "
+             f"{data['rows']} rows), {'/'.join(map(str, seeds))} seed(s); slopes: {'; '.join(schemes) or 'points'}; "
+             f"associations: 95% bootstrap over settings"
+              + (" and each setting's slope replicates" if answer["within_setting_draws"] else "") + few)
+    above = answer["above_one"]
+    at_tau = [r for r in data["table"] if abs(r["temperature"] - tau) < 1e-9]
+    # the largest slope's interval, conservatively [max low, max high]: above 1 iff some setting's CI is,
+    # below 1 iff every setting's CI is
+    largest = (Estimate(max(r["slope"] for r in at_tau), max(_bound(r, "low") for r in at_tau),
+                        max(_bound(r, "high") for r in at_tau)) if at_tau else Estimate(None))
+    saturation, entropy = variables["train_saturation"], variables["train_teacher_entropy"]
+    best = answer["best_upstream"]
+    best_entry = variables.get(best, {}) if best else {}
+    cut = saturation["threshold"]
+    cut_text = ("no setting has slope > 1: nothing to separate" if cut["balanced_accuracy"] is None else
+                f"best cut {cut['direction']} {cut['cut']:.3g}, balanced accuracy {cut['balanced_accuracy']:.2f} "
+                f"({cut['n_above']} of {cut['n']} above 1; min saturation above 1 {cut['above_min']:.3g}, max "
+                f"below {cut['below_max']:.3g})")
+    ranked = sorted((v["r2"]["value"], k) for k, v in variables.items() if k in rm.UPSTREAM and v["r2"]["value"]
+                    is not None)[::-1]
+    ranking = ", ".join(f"{variables[k]['label']} {_interval(variables[k]['r2'])}" for _, k in ranked[:3])
+    return [
+        Claim(claim=f"C1 test τ={tau:g} (regime map)", setting=where,
+              statement=f"the τ = {tau:g} test slope exceeds 1 in some regime of the map",
+              measured=(f"{above['interval']} of {n} settings with the slope's interval above 1, "
+                        f"{answer['below_one']} below, {above['point']} with slope > 1; slopes "
+                        f"{answer['slope_range'][0]:.3f}–{answer['slope_range'][1]:.3f}"),
+              evidence=largest, criterion=greater_than(1.0),
+              criterion_text="some setting's 95% CI above 1 (all below 1: not reproduced)"),
+        Claim(claim="saturation → slope", setting=where,
+              statement=f"the more saturated the teacher on the student's training inputs, the higher the τ = {tau:g} "
+                        "slope", measured=f"Spearman ρ {_interval(saturation['spearman'])}, R² "
+                        f"{_interval(saturation['r2'])}", evidence=_estimate(saturation["spearman"]),
+              criterion=greater_than(0.0), criterion_text="ρ > 0 (95% CI)"),
+        Claim(claim="entropy → slope", setting=where,
+              statement=f"the lower the teacher's entropy on the student's training inputs, the higher the slope",
+              measured=f"Spearman ρ {_interval(entropy['spearman'])}, R² {_interval(entropy['r2'])}",
+              evidence=_estimate(entropy["spearman"]), criterion=less_than(0.0), criterion_text="ρ < 0 (95% CI)"),
+        Claim(claim="best upstream variable", setting=where,
+              statement="one measured upstream variable explains at least half of the slope's variance",
+              measured=f"R² (one-variable line): {ranking or '–'}; {answer['identity_note']}",
+              evidence=_estimate(best_entry.get("r2")), criterion=at_least(0.5), criterion_text="R² ≥ 0.5 (95% CI)"),
+        Claim(claim="saturation threshold", setting=where,
+              statement="slope > 1 occurs exactly above (or below) one saturation cut", measured=cut_text,
+              evidence=Estimate(cut["balanced_accuracy"]), criterion=at_least(1.0),
+              criterion_text="balanced accuracy of the best cut = 1"),
+    ]
+
+
+__all__ = ["NAME", "KIND", "DESCRIPTION", "Config", "compute", "plot", "claims", "quick_settings", "COMMAND"]
