@@ -334,7 +334,11 @@ def build(out, names, kinds: dict, descriptions: dict, runs=None) -> tuple:
     A ``<out>/measure.json`` written by ``python -m theory.measure --out <out>`` joins the figures as the
     network evidence "measure" (runs trained elsewhere).
 
-    Raises :class:`ResultsError` when ``out`` holds no figure's result or a result cannot be read.
+    A report from a run store alone (a sweep's runs, no figure results: ``paper_figs.py --report --out DIR
+    --runs RUNS``) holds the settings table only.
+
+    Raises :class:`ResultsError` when ``out`` holds no figure's result and the store no teacher → student pair,
+    or a result cannot be read.
     """
     names, kinds = list(names), dict(kinds)
     if (Path(out) / "measure.json").is_file() and "measure" not in names:
@@ -344,11 +348,12 @@ def build(out, names, kinds: dict, descriptions: dict, runs=None) -> tuple:
     results = load_results(out, names)
     if results.get("measure") is not None:
         results["measure"]["panels"] = _measure_panels(out, results["measure"])
-    if not any(result is not None for result in results.values()):
-        raise ResultsError(f"no figure results in {str(out)!r} (no <figure>.json there); run "
-                           f"`python paper_figs.py --fig NAME --out {out}` first.")
-    stale = {name: stale_files(out, name, result) for name, result in results.items() if result is not None}
     settings, paper_rows = settings_of(Path(out) / "runs" if runs is None else runs)
+    if not any(result is not None for result in results.values()) and not settings:
+        raise ResultsError(f"no figure results in {str(out)!r} (no <figure>.json there) and no teacher → student "
+                           f"runs in the run store; run `python paper_figs.py --fig NAME --out {out}` or a sweep "
+                           "with --runs first.")
+    stale = {name: stale_files(out, name, result) for name, result in results.items() if result is not None}
     text = markdown(results, kinds, descriptions, stale, settings, paper_rows)
     md_path = atomic_write(Path(out) / "report.md", lambda tmp: Path(tmp).write_text(text))
     page = html_page(text, out)

@@ -229,3 +229,20 @@ def test_n_train_is_refused_by_a_figure_without_a_scale_route_and_must_be_positi
     assert paper_figs.main(["--fig", "all", "--quick", "--out", str(tmp_path), "--n-train", "100"]) == 2
     assert not no_compute
     one_error_line(capsys, "does not take --n-train")
+
+
+def test_report_from_a_run_store_alone_holds_the_settings_table(tmp_path, capsys):
+    """A sweep's runs without any figure result give a report with the settings table (the paper's setting is a
+    sweep, then `--report --runs`); a store without a teacher → student pair is still an error."""
+    from theory import nets
+
+    runs = tmp_path / "runs"
+    teacher = nets.TrainConfig(dataset="digits", model="mlp", width=16, epochs=2, n_train=200)
+    nets.train(teacher.student(temperature=4.0, seed=1), runs, progress=False)
+    assert paper_figs.main(["--report", "--out", str(tmp_path / "out"), "--runs", str(runs)]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "## Settings (from the stored runs)" in text, text
+    assert "| digits | mlp width=16, 2 ep → mlp width=16, 2 ep | 4 | 1 |" in text
+    capsys.readouterr()
+    assert paper_figs.main(["--report", "--out", str(tmp_path / "none"), "--runs", str(tmp_path / "empty")]) == 2
+    one_error_line(capsys, "no figure results", "no teacher → student runs")
