@@ -128,3 +128,13 @@ def test_large_n_is_chunked(monkeypatch):
     monkeypatch.setattr(bs, "CHUNK_ELEMENTS", 1000)
     value, replicates = bs.point_replicates(lambda a: a.mean(axis=-1), (np.arange(300.0),), replicates=50)
     assert replicates.shape == (50, 1) and value[0] == pytest.approx(149.5)
+
+
+def test_batched_correlations_equal_corrcoef_per_row_and_are_nan_without_spread():
+    """The one batched Pearson r (used by the linearised agreement and the regime map's bootstrap)."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(4, 30)), rng.normal(size=(4, 30))
+    y[1] = 2 * x[1] + 0.1 * y[1]
+    expected = [np.corrcoef(a, b)[0, 1] for a, b in zip(x, y)]
+    np.testing.assert_allclose(bs.correlations(x, y), expected, rtol=1e-12)
+    assert np.isnan(bs.correlations(np.ones(5), np.arange(5.0)))

@@ -42,7 +42,7 @@ from .._checks import as_array, as_rng, check_fraction, check_integer
 from ..evidence import Estimate
 
 __all__ = ["LEVEL", "REPLICATES", "MIN_SEEDS", "Bootstrap", "resample_indices", "point_replicates",
-           "combine_seeds", "hierarchical", "percentile_interval", "fieller_interval", "ols_slopes",
+           "combine_seeds", "hierarchical", "percentile_interval", "fieller_interval", "ols_slopes", "correlations",
            "slope_interval", "mean_interval", "difference_interval", "ratio_interval", "split_replicates"]
 
 #: the confidence level of every interval.
@@ -75,6 +75,21 @@ def ols_slopes(x, y) -> np.ndarray:
     spread = np.einsum("...i,...i->...", xc, xc)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(spread > 0, np.einsum("...i,...i->...", xc, yc) / spread, np.nan)
+
+
+def correlations(x, y) -> np.ndarray:
+    """Pearson r of y and x along the last axis, batched (NaN where either has no spread).
+
+    Example:
+      >>> correlations(np.array([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]), np.array([[1.0, 3.0, 5.0], [2.0, 1.0, 0.0]]))
+      array([ 1., -1.])
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    xc = x - x.mean(axis=-1, keepdims=True)
+    yc = y - y.mean(axis=-1, keepdims=True)
+    scale = np.sqrt(np.einsum("...i,...i->...", xc, xc) * np.einsum("...i,...i->...", yc, yc))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(scale > 0, np.einsum("...i,...i->...", xc, yc) / scale, np.nan)
 
 
 def _columns(values) -> np.ndarray:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import metrics
 from .._checks import check_choice, check_integer
-from ..metrics.bootstrap import LEVEL, ols_slopes, percentile_interval, point_replicates
+from ..metrics.bootstrap import LEVEL, correlations, ols_slopes, percentile_interval, point_replicates
 from ..dynamics import kernel_ce_replay
 from ..kernels import empirical_ntk
 from .config import TrainConfig
@@ -236,18 +236,8 @@ def predict_pair(student: TrainConfig, run_dir, *, kernel: str = "full", student
                           seconds)
 
 
-def _pearson(x, y) -> np.ndarray:
-    """Pearson r along the last axis, batched (NaN where either has no spread)."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    xc = x - x.mean(axis=-1, keepdims=True)
-    yc = y - y.mean(axis=-1, keepdims=True)
-    scale = np.sqrt(np.einsum("...i,...i->...", xc, xc) * np.einsum("...i,...i->...", yc, yc))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(scale > 0, np.einsum("...i,...i->...", xc, yc) / scale, np.nan)
-
-
 def _correlation(x, y) -> float:
-    return float(_pearson(x, y)) if np.size(x) >= 2 else float("nan")
+    return float(correlations(x, y)) if np.size(x) >= 2 else float("nan")
 
 
 #: the statistics of :func:`agreement`'s ``intervals``, in the order of :func:`_paired_statistics`.
@@ -257,7 +247,7 @@ _PAIRED = ("slope_predicted", "slope_measured", "correlation", "sign_agreement",
 def _paired_statistics(phi_t_pred, phi_s_pred, phi_t_act, phi_s_act, dev_pred, dev_act) -> np.ndarray:
     """``(m, 5)``: the statistics of :data:`_PAIRED` on m resamples ``(m, n)`` of the points."""
     return np.stack([ols_slopes(phi_t_pred, phi_s_pred), ols_slopes(phi_t_act, phi_s_act),
-                     _pearson(dev_pred, dev_act), np.mean(np.sign(dev_pred) == np.sign(dev_act), axis=-1),
+                     correlations(dev_pred, dev_act), np.mean(np.sign(dev_pred) == np.sign(dev_act), axis=-1),
                      ols_slopes(dev_pred, dev_act)], axis=-1)
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import stats
 
 from .._checks import as_array, as_rng, check_integer, check_real
-from ..metrics.bootstrap import LEVEL, REPLICATES
+from ..metrics.bootstrap import LEVEL, REPLICATES, correlations, percentile_interval
 from . import analysis
 
 __all__ = ["MIN_SETTINGS", "VARIABLES", "UPSTREAM", "IDENTITY", "AXES", "axis_of", "setting_table", "association", "threshold",
@@ -144,20 +144,10 @@ def setting_table(rows, base: dict | None = None) -> list[dict]:
 
 
 def _interval(value: float, draws: np.ndarray, level: float) -> dict:
-    finite = draws[np.isfinite(draws)]
-    if not np.isfinite(value) or finite.size < 0.5 * draws.size:
-        return dict(value=float(value) if np.isfinite(value) else None, low=None, high=None)
-    tail = 100 * (1 - level) / 2
-    low, high = np.percentile(finite, [tail, 100 - tail])
-    return dict(value=float(value), low=float(low), high=float(high))
-
-
-def _rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    denominator = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (a * b).sum(axis=-1) / denominator, np.nan)
+    """:func:`~theory.metrics.bootstrap.percentile_interval` as the JSON dict ``value, low, high`` (None for NaN)."""
+    estimate = percentile_interval(value, draws, level)
+    show = lambda v: float(v) if v is not None and np.isfinite(v) else None  # noqa: E731
+    return dict(value=show(estimate.value), low=show(estimate.low), high=show(estimate.high))
 
 
 def threshold(x, above) -> dict:
@@ -231,9 +221,9 @@ def association(x, y, *, y_draws=None, replicates: int = REPLICATES, level: floa
     xb = x[index]
     yb = y[index] if draws is None else draws[index, rng.integers(0, draws.shape[1], size=(replicates, n))]
     rho = float(stats.spearmanr(x, y).statistic)
-    rho_b = _rowwise_pearson(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
+    rho_b = correlations(stats.rankdata(xb, axis=1), stats.rankdata(yb, axis=1))
     r = float(np.corrcoef(x, y)[0, 1])
-    r_b = _rowwise_pearson(xb, yb)
+    r_b = correlations(xb, yb)
     xc = xb - xb.mean(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         slope_b = (xc * (yb - yb.mean(axis=1, keepdims=True))).sum(axis=1) / (xc * xc).sum(axis=1)
