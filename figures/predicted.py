@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.metrics import ols_line
@@ -76,10 +77,15 @@ class Config:
 
 
 # --------------------------------------------------------------------------------------------- compute
-def _predict(setting: Setting, config: Config, kernel: str | None = None, **options) -> linearised.PairPrediction:
+def _predict(setting: Setting, config: Config, bar, kernel: str | None = None,
+             **options) -> linearised.PairPrediction:
+    """One linearised prediction (training the pair first if needed); ``bar`` counts the predictions."""
+    bar.set_postfix_str(f"{setting.name}, {kernel or config.kernel} kernel", refresh=False)
     student = student_config(setting, config.seed)
-    return linearised.predict_pair(student, config.run_dir, kernel=kernel or config.kernel,
-                                   test_points=config.test_points, progress=config.progress, **options)
+    prediction = linearised.predict_pair(student, config.run_dir, kernel=kernel or config.kernel,
+                                         test_points=config.test_points, progress=config.progress, **options)
+    bar.update()
+    return prediction
 
 
 def _entry(name: str, setting: Setting, prediction, config: Config, *, points: bool = False) -> dict:
@@ -131,21 +137,23 @@ def _rate_interval(widths, errors, moved, config: Config) -> list:
 def compute(config: Config = Config()) -> dict:
     """Trains or reuses the pairs and predicts them; every plotted number, and the per-point arrays."""
     base = config.setting
-    default = _predict(base, config)
+    total = 4 + len(config.variants) + (config.cnn is not None) + 2 * len(config.widths)
+    bar = tqdm(total=total, desc="predicted", unit="prediction", disable=None if config.progress else True)
+    default = _predict(base, config, bar)
     result = dict(config=asdict(config), default=_entry(base.name, base, default, config, points=True))
     # the same pair with the traced kernel, and the student on its teacher's kernel
-    traced = _predict(base, config, "traced")
+    traced = _predict(base, config, bar, "traced")
     z_full, z_traced = default.logits["train"], traced.logits["train"]
     result["traced"] = dict(
         agreement=linearised.agreement(traced, "train"),
         error_teacher=_relative(z_traced["teacher_predicted"], z_full["teacher_predicted"], z_full["teacher_init"]),
         error_student=_relative(z_traced["student_predicted"], z_full["student_predicted"], z_full["student_init"]))
-    on_teacher = _predict(base, config, student_kernel="teacher")
+    on_teacher = _predict(base, config, bar, student_kernel="teacher")
     result["teacher_kernel"] = dict(
         agreement=linearised.agreement(on_teacher, "train"),
         change_student=_relative(on_teacher.logits["train"]["student_predicted"], z_full["student_predicted"],
                                  z_full["student_init"]))
-    end = _predict(base, config, student_kernel="teacher_end")  # re-linearised at the teacher's end point
+    end = _predict(base, config, bar, student_kernel="teacher_end")  # re-linearised at the teacher's end point
     result["teacher_end_kernel"] = dict(
         agreement=linearised.agreement(end, "train"),
         change_student=_relative(end.logits["train"]["student_predicted"], z_full["student_predicted"],
@@ -153,19 +161,19 @@ def compute(config: Config = Config()) -> dict:
     settings = [result["default"]]
     for name, changes in config.variants:
         setting = replace(base, name=name, **dict(changes))
-        settings.append(_entry(name, setting, _predict(setting, config), config))
+        settings.append(_entry(name, setting, _predict(setting, config, bar), config))
     if config.cnn is not None:
         setting = replace(base, name="cnn", **dict(config.cnn))
-        settings.append(_entry("cnn", setting, _predict(setting, config), config))
+        settings.append(_entry("cnn", setting, _predict(setting, config, bar), config))
     result["settings"] = settings
     sweep, rows = [], []
     for width in config.widths:
         setting = replace(base, name=f"NTK MLP width {width}", model="mlp_ntk", width=width, depth=1,
                           learning_rate=config.ntk_learning_rate)
-        prediction = _predict(setting, config)
+        prediction = _predict(setting, config, bar)
         rows.append(_moved_rows(prediction))
         entry = _entry(setting.name, setting, prediction, config, points=width == max(config.widths))
-        traced_agreement = linearised.agreement(_predict(setting, config, "traced"), "train")
+        traced_agreement = linearised.agreement(_predict(setting, config, bar, "traced"), "train")
         entry["traced"] = {key: traced_agreement[key] for key in ("correlation", "rms_error", "logit_error_student",
                                                                    "logit_error_teacher", "slope_predicted")}
         sweep.append(entry)
@@ -176,6 +184,7 @@ def compute(config: Config = Config()) -> dict:
         entries=sweep, rate_logit_error=rate,
         rate_rms_error=_rate(widths, [e["train"]["rms_error"] for e in sweep]),
         rate_traced_logit_error=_rate(widths, [e["traced"]["logit_error_student"] for e in sweep]))
+    bar.close()
     return result
 
 
