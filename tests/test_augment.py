@@ -203,3 +203,34 @@ def test_the_scanned_epoch_of_the_mlp_equals_the_per_step_loop_bit_for_bit(disti
     for a, b in zip(jax.tree_util.tree_leaves(scanned), jax.tree_util.tree_leaves(state)):
         np.testing.assert_array_equal(a, b)
     assert float(scan_loss) == float(jnp.mean(jnp.stack(losses)))
+
+
+def test_teacher_saturation_is_measured_on_the_students_augmented_views(tmp_path):
+    """With augmentation the train-split regime variables are the teacher on the views the student trained on in
+    its last epoch (not on the stored, un-augmented points); without it, on the stored points."""
+    from theory.metrics.regime import saturation
+    from theory.nets import analysis
+    teacher_config = nets.TrainConfig(dataset="mnist1d", model="mlp", width=16, epochs=2, n_train=256,
+                                      batch_size=64, shift=6, noise_std=0.5)
+    teacher = nets.train(teacher_config, tmp_path, progress=False)
+    student = nets.train(teacher_config.student(seed=1, temperature=1.0), tmp_path, progress=False)
+    measured = analysis.regime(teacher, student, "train")
+    views = analysis.teacher_on_views(teacher, student)
+    assert views.shape == (256, 10)
+    # the teacher's logits on the last epoch's views, recomputed by hand from the public pieces
+    _, inputs = training.training_views(student.config, epoch=1)
+    model = training.model_for(teacher.config, training.data_for(teacher.config))
+    direct = np.asarray(model.apply(training.final_variables(teacher), jnp.asarray(inputs), train=False))
+    np.testing.assert_allclose(views, direct, rtol=1e-5, atol=1e-5)
+    share, entropy = saturation(views, 1.0)
+    assert measured["train_saturation"] == share and measured["train_teacher_entropy"] == entropy
+    points = saturation(teacher.logits_at(None, "train"), 1.0)
+    assert (measured["train_saturation_points"], measured["train_teacher_entropy_points"]) == points
+    assert entropy != points[1]  # the views are not the stored points
+
+    plain = nets.TrainConfig(dataset="mnist1d", model="mlp", width=16, epochs=2, n_train=256, batch_size=64)
+    plain_teacher = nets.train(plain, tmp_path, progress=False)
+    plain_student = nets.train(plain.student(seed=1, temperature=1.0), tmp_path, progress=False)
+    unaugmented = analysis.regime(plain_teacher, plain_student, "train")
+    assert unaugmented["train_saturation"] == unaugmented["train_saturation_points"]
+    assert unaugmented["train_teacher_entropy"] == unaugmented["train_teacher_entropy_points"]

@@ -14,11 +14,12 @@ import numpy as np
 
 from theory import metrics as theory_metrics
 from theory.metrics import bootstrap
+from theory.metrics.regime import saturation
 
 from .store import Run
-from .training import data_for
+from .training import data_for, final_variables, model_for, predict_logits, training_views
 
-__all__ = ["probabilities", "exaggeration", "underfit", "accuracy", "pair_summary", "regime", "PER_SEED_REPLICATES",
+__all__ = ["probabilities", "exaggeration", "underfit", "accuracy", "pair_summary", "regime", "teacher_on_views", "PER_SEED_REPLICATES",
            "replicates", "pack_replicates", "correct", "seed_bootstrap"]
 
 
@@ -101,16 +102,35 @@ def pair_summary(teacher: Run, student: Run) -> dict:
 def regime(teacher: Run, student: Run, split: str = "train") -> dict:
     """:func:`theory.metrics.regime` of a pair's final logits on ``split``, at the student's temperature.
 
-    On ``"train"`` the teacher's saturation is measured on the stored training points: without augmentation the
-    very inputs the student trains on; with augmentation their un-augmented versions (augmented views are not
-    stored). Keys are prefixed by the split: ``{split}_correlation``, ``{split}_spread_ratio``,
-    ``{split}_saturation``, ``{split}_teacher_entropy``, ``{split}_clip_moved``, ``{split}_slope_exact``.
+    On ``"train"`` the teacher's saturation and entropy are measured on the inputs the student trains on: without
+    augmentation the stored training points; with augmentation the augmented views of the student's last epoch
+    (:func:`teacher_on_views`: the teacher's final weights on exactly the views whose targets the student fitted
+    last), and on the un-augmented training points too (``train_saturation_points``,
+    ``train_teacher_entropy_points``; equal to the former without augmentation). Keys are prefixed by the split:
+    ``{split}_correlation``, ``{split}_spread_ratio``, ``{split}_saturation``, ``{split}_teacher_entropy``,
+    ``{split}_clip_moved``, ``{split}_slope_exact``.
     """
     measured = theory_metrics.regime(teacher.logits_at(None, split), student.logits_at(None, split),
                                      temperature=student.config.temperature)
-    return {f"{split}_correlation": measured.correlation, f"{split}_spread_ratio": measured.spread_ratio,
-            f"{split}_saturation": measured.saturation, f"{split}_teacher_entropy": measured.teacher_entropy,
-            f"{split}_clip_moved": measured.clip_moved, f"{split}_slope_exact": measured.slope}
+    result = {f"{split}_correlation": measured.correlation, f"{split}_spread_ratio": measured.spread_ratio,
+              f"{split}_saturation": measured.saturation, f"{split}_teacher_entropy": measured.teacher_entropy,
+              f"{split}_clip_moved": measured.clip_moved, f"{split}_slope_exact": measured.slope}
+    if split == "train":
+        result.update(train_saturation_points=measured.saturation, train_teacher_entropy_points=measured.teacher_entropy)
+        if student.config.augmentation().active:
+            share, entropy = saturation(teacher_on_views(teacher, student),
+                                                       student.config.temperature)
+            result.update(train_saturation=share, train_teacher_entropy=entropy)
+    return result
+
+
+def teacher_on_views(teacher: Run, student: Run, epoch: int | None = None) -> np.ndarray:
+    """``(S·B, C)`` float32: the teacher's final eval-mode logits on the augmented views the student trained on in
+    ``epoch`` (None: its last), :func:`theory.nets.training.training_views` — the logits whose softmax(z/τ) were
+    the student's targets in that epoch."""
+    epoch = student.config.epochs - 1 if epoch is None else epoch
+    _, views = training_views(student.config, epoch)
+    return predict_logits(model_for(teacher.config, data_for(teacher.config)), final_variables(teacher), views)
 
 
 #: point-bootstrap replicates stored per seed (the hierarchical interval resamples them, docs/uncertainty.md).
