@@ -47,6 +47,25 @@ def test_exaggeration_quick(run_dir, tmp_path):
         assert 0.3 < part["slope"] < 3  # a trained student tracks its teacher
     assert data["temperatures"][0]["per_seed"][0]["accuracy"]["teacher"] > 0.8
     assert [t["temperature"] for t in data["temperatures"]] == [1.0, 4.0]
+    for entry in data["kernel"]:  # the kernel model's slope carries its interval over points
+        low, high = entry["test"]["slope_ci"]
+        assert low <= entry["test"]["slope"] <= high
+    same = [c for c in claims if c.claim == "kernel vs network"]
+    assert same and all(c.parts[0][0].interval is not None for c in same)
+
+
+def test_kernel_and_network_on_the_same_side_of_one_is_judged_on_both_intervals():
+    from figures.exaggeration import same_side
+    from theory.evidence import Estimate, greater_than, judge
+
+    above, below, straddle = Estimate(1.2, 1.1, 1.3), Estimate(0.9, 0.85, 0.95), Estimate(1.02, 0.99, 1.05)
+    assert judge(same_side(above, Estimate(1.05, 1.01, 1.09), 1.0), greater_than(0.0)) == "reproduced"
+    assert judge(same_side(below, Estimate(0.8, 0.7, 0.9), 1.0), greater_than(0.0)) == "reproduced"
+    assert judge(same_side(above, below, 1.0), greater_than(0.0)) == "not reproduced"
+    assert judge(same_side(above, straddle, 1.0), greater_than(0.0)) == "inconclusive"
+    assert judge(same_side(straddle, below, 1.0), greater_than(0.0)) == "inconclusive"
+    point = same_side(Estimate(1.2), straddle, 1.0)  # without both intervals: the product as a point
+    assert point.interval is None and point.value == (1.2 - 1) * (1.02 - 1)
 
 
 def test_bias_nn_quick(run_dir, tmp_path):
