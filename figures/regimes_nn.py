@@ -112,15 +112,31 @@ def compute(config: Config = Config()) -> dict:
     answers = {f"{t:g}": rm.answer(table, t, replicates=config.replicates, seed=config.seed) for t in temperatures}
     answers["all"] = rm.answer(table, None, replicates=config.replicates, seed=config.seed)
     main = answers.get(f"{config.temperature:g}")
-    datasets = sorted({r["data"].split()[0] for r in table})
-    kernel = _kernel(config, datasets[0] if datasets else "mnist1d") if table else None
+    # within each data × architecture: the pooled answer mixes differences between bases with those within one
+    bases = sorted({record["base"] for record in table})
+    by_base = {name: rm.answer([r for r in table if r["base"] == name], config.temperature,
+                               replicates=config.replicates, seed=config.seed) for name in bases} if len(bases) > 1 else {}
+    kernel_data = sorted({_kernel_dataset(r["data"].split()[0]) for r in table})
+    kernels = [_kernel(config, dataset) for dataset in kernel_data]
     records = [{k: v for k, v in r.items() if k != "draws"} for r in table]
-    summary = _summary(main, kernel) + " Pooled: " + _summary(answers["all"], None)
+    summary = " ".join([_summary(main, kernels)] + [f"{name}: {_summary(found, [])}" for name, found in by_base.items()]
+                       + ["Pooled over τ: " + _summary(answers["all"], [])])
     return dict(base, status="done", rows=len(rows), complete=len(table), failed=len(rows) - len(table),
-                table=records, answers=answers, answer=main, kernel=kernel, summary=summary)
+                table=records, answers=answers, answer=main, by_base=by_base, kernels=kernels, summary=summary)
 
 
-def _summary(answer: dict | None, kernel: dict | None) -> str:
+def _kernel_dataset(dataset: str) -> str:
+    """The kernel model's dataset for a sweep's: digits or MNIST-1D (its default generator: a harder variant's
+    options are not applied to the kernel model)."""
+    return dataset if dataset in ("digits", "mnist1d") else "mnist1d"
+
+
+def _kernels_of(data: dict) -> list:
+    """The kernel models of a result (``kernels``; a result stored before it had one ``kernel``)."""
+    return data.get("kernels") or ([data["kernel"]] if data.get("kernel") else [])
+
+
+def _summary(answer: dict | None, kernels: list) -> str:
     """The answer in one paragraph of numbers (stored in the JSON beside ``answer``)."""
     if not answer or not answer["settings"]:
         return "no setting at the question's temperature in this sweep."
@@ -135,7 +151,7 @@ def _summary(answer: dict | None, kernel: dict | None) -> str:
     if answer["best_upstream"]:
         entry = variables[answer["best_upstream"]]
         parts.append(f"largest R² of the candidates: {entry['label']} {_interval(entry['r2'])}")
-    if kernel and kernel["entries"] and tau is not None:
+    for kernel in kernels if tau is not None else ():
         at = [e for e in kernel["entries"] if e["temperature"] == tau]
         if at:
             parts.append(f"kernel model ({kernel['dataset']}, n={kernel['n_train']}): τ = {tau:g} slope "
@@ -151,8 +167,6 @@ def _kernel(config: Config, dataset: str) -> dict:
     from theory.metrics.regime import regime
     from theory.regimes import kernel_task, regime_map
 
-    if dataset not in ("digits", "mnist1d"):
-        dataset = "mnist1d"
     task = kernel_task(dataset, n_train=config.kernel_n_train, seed=config.seed)
     steps, temperatures = list(config.kernel_steps), [1.0, 2.0, 4.0]
     result = regime_map(task, teacher_steps=steps, student_steps=steps, temperatures=temperatures,
@@ -191,15 +205,24 @@ def plot(data: dict):
     tau = data["config"]["temperature"]
     records = [r for r in data["table"] if abs(r["temperature"] - tau) < 1e-9]
     answer = data["answer"] or {"variables": {}}
+    bases = sorted({r.get("base", r["data"]) for r in data["table"]})
+    markers = dict(zip(bases, "osD^vP*X"))
     for ax, key in zip(axes[0], PANELS):
         for axis in rm.AXES:
-            group = [r for r in records if r["axis"] == axis and r.get(key) is not None]
-            if group:
-                _errorbars(ax, [r[key] for r in group], group, colours[axis], axis)
+            for name in bases:
+                group = [r for r in records if r["axis"] == axis and r.get("base", r["data"]) == name
+                         and r.get(key) is not None]
+                if group:
+                    _errorbars(ax, [r[key] for r in group], group, colours[axis],
+                               axis if name == bases[0] else None, marker=markers[name])
         ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
         found = answer["variables"].get(key, {}).get("spearman", {})
         ax.set(xlabel=rm.VARIABLES[key], ylabel=f"test slope at τ = {tau:g}",
                title=f"Spearman ρ {_interval(found)}")
+    for name in bases[1:] if len(bases) > 1 else ():  # the marker of each data × architecture
+        axes[0, 0].plot([], [], markers[name], color="0.4", ms=3, label=name)
+    if len(bases) > 1:
+        axes[0, 0].plot([], [], markers[bases[0]], color="0.4", ms=3, label=bases[0])
     axes[0, 0].legend(loc="best", fontsize=6)
     ax = axes[1, 0]
     for axis in rm.AXES:
@@ -222,25 +245,26 @@ def plot(data: dict):
     ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
     ax.set(xlabel="τ", ylabel="test slope", xticks=[1, 2, 4], title=f"every setting at τ = 1, 2, 4 ({len(families)})")
     ax = axes[1, 2]
-    kernel = data.get("kernel") or {"entries": []}
-    for temperature, marker in ((1.0, "o"), (2.0, "s"), (4.0, "^")):
-        group = [e for e in kernel["entries"] if e["temperature"] == temperature]
-        ax.plot([e["teacher_steps"] for e in group], [e["test_slope"] for e in group], marker + "-", ms=4,
-                color="black", lw=0.8, label=f"kernel τ = {temperature:g}")
+    kernels = _kernels_of(data)
+    for kernel, style in zip(kernels, ("-", ":", "--")):
+        for temperature, marker in ((1.0, "o"), (2.0, "s"), (4.0, "^")):
+            group = [e for e in kernel["entries"] if e["temperature"] == temperature]
+            ax.plot([e["teacher_steps"] for e in group], [e["test_slope"] for e in group], marker + style, ms=4,
+                    color="black", lw=0.8, label=f"{kernel['dataset']}, τ = {temperature:g}")
     ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
-    most = max((e["train_saturation"] for e in kernel["entries"]), default=float("nan"))
+    most = max((e["train_saturation"] for k in kernels for e in k["entries"]), default=float("nan"))
     ax.set(xlabel="kernel teacher steps T (= student steps)", ylabel="kernel test slope", xscale="log",
-           title=f"RBF kernel, {kernel.get('dataset', '')} n={kernel.get('n_train', '')}: saturation ≤ {most:.2g}")
+           title=f"RBF kernel, n={'/'.join(str(k['n_train']) for k in kernels)}: saturation ≤ {most:.2g}")
     ax.legend(loc="best")
     figure.suptitle(f"regime map: {data['complete']} settings from {data['sweep']}")
     return figure
 
 
-def _errorbars(ax, x, records, colour, label, line: bool = False):
+def _errorbars(ax, x, records, colour, label, line: bool = False, marker: str = "o"):
     y = np.array([r["slope"] for r in records])
     low = np.array([r["low"] if r["low"] is not None else r["slope"] for r in records])
     high = np.array([r["high"] if r["high"] is not None else r["slope"] for r in records])
-    ax.errorbar(x, y, yerr=[y - low, high - y], fmt="o-" if line else "o", ms=3, lw=0.8 if line else 0,
+    ax.errorbar(x, y, yerr=[y - low, high - y], fmt=marker + "-" if line else marker, ms=3, lw=0.8 if line else 0,
                 elinewidth=0.8, color=colour, label=label)
 
 
@@ -289,12 +313,7 @@ def claims(data: dict) -> list:
              f"{data['rows']} rows), {'/'.join(map(str, seeds))} seed(s); slopes: {'; '.join(schemes) or 'points'}; "
              f"associations: 95% bootstrap over settings"
               + (" and each setting's slope replicates" if answer["within_setting_draws"] else "") + few)
-    above = answer["above_one"]
     at_tau = [r for r in data["table"] if abs(r["temperature"] - tau) < 1e-9]
-    # the largest slope's interval, conservatively [max low, max high]: above 1 iff some setting's CI is,
-    # below 1 iff every setting's CI is
-    largest = (Estimate(max(r["slope"] for r in at_tau), max(_bound(r, "low") for r in at_tau),
-                        max(_bound(r, "high") for r in at_tau)) if at_tau else Estimate(None))
     saturation, entropy = variables["train_saturation"], variables["train_teacher_entropy"]
     best = answer["best_upstream"]
     best_entry = variables.get(best, {}) if best else {}
@@ -306,19 +325,9 @@ def claims(data: dict) -> list:
     ranked = sorted((v["r2"]["value"], k) for k, v in variables.items() if k in rm.UPSTREAM and v["r2"]["value"]
                     is not None)[::-1]
     ranking = ", ".join(f"{variables[k]['label']} {_interval(variables[k]['r2'])}" for _, k in ranked[:3])
-    return [
-        Claim(claim=f"C1 test τ={tau:g} (regime map)", setting=where,
-              statement=f"the τ = {tau:g} test slope exceeds 1 in some regime of the map",
-              measured=(f"{above['interval']} of {n} settings with the slope's interval above 1, "
-                        f"{answer['below_one']} below, {above['point']} with slope > 1; slopes "
-                        f"{answer['slope_range'][0]:.3f}–{answer['slope_range'][1]:.3f}"),
-              evidence=largest, criterion=greater_than(1.0),
-              criterion_text="some setting's 95% CI above 1 (all below 1: not reproduced)"),
-        Claim(claim="saturation → slope", setting=where,
-              statement=f"the more saturated the teacher on the student's training inputs, the higher the τ = {tau:g} "
-                        "slope", measured=f"Spearman ρ {_interval(saturation['spearman'])}, R² "
-                        f"{_interval(saturation['r2'])}", evidence=_estimate(saturation["spearman"]),
-              criterion=greater_than(0.0), criterion_text="ρ > 0 (95% CI)"),
+    result = [
+        _c1_claim(answer, at_tau, where, "regime map"),
+        _saturation_claim(answer, where, ""),
         Claim(claim="entropy → slope", setting=where,
               statement=f"the lower the teacher's entropy on the student's training inputs, the higher the slope",
               measured=f"Spearman ρ {_interval(entropy['spearman'])}, R² {_interval(entropy['r2'])}",
@@ -332,6 +341,37 @@ def claims(data: dict) -> list:
               evidence=Estimate(cut["balanced_accuracy"]), criterion=at_least(1.0),
               criterion_text="balanced accuracy of the best cut = 1"),
     ]
+    for name, found in (data.get("by_base") or {}).items():  # within one data × architecture
+        records = [r for r in at_tau if r.get("base") == name]
+        within = f"{where}; {name} only ({found['settings']} settings)"
+        result += [_c1_claim(found, records, within, name), _saturation_claim(found, within, f" ({name})")]
+    return result
+
+
+def _c1_claim(answer: dict, records: list, where: str, label: str) -> Claim:
+    """C1 at the answer's τ over ``records``: reproduced when some setting's interval lies above 1, not reproduced
+    when every one lies below 1 (the largest slope's interval, conservatively [max low, max high])."""
+    tau, n, above = answer["temperature"], answer["settings"], answer["above_one"]
+    largest = (Estimate(max(r["slope"] for r in records), max(_bound(r, "low") for r in records),
+                        max(_bound(r, "high") for r in records)) if records else Estimate(None))
+    low, high = answer["slope_range"] or (float("nan"), float("nan"))
+    return Claim(claim=f"C1 test τ={tau:g} ({label})", setting=where,
+                 statement=f"the τ = {tau:g} test slope exceeds 1 in some regime of the map",
+                 measured=(f"{above['interval']} of {n} settings with the slope's interval above 1, "
+                           f"{answer['below_one']} below, {above['point']} with slope > 1; slopes {low:.3f}–{high:.3f}"),
+                 evidence=largest, criterion=greater_than(1.0),
+                 criterion_text="some setting's 95% CI above 1 (all below 1: not reproduced)")
+
+
+def _saturation_claim(answer: dict, where: str, label: str) -> Claim:
+    """Spearman's ρ of the teacher's saturation on the student's training inputs with the slope, > 0 (95% CI)."""
+    saturation = answer["variables"]["train_saturation"]
+    return Claim(claim=f"saturation → slope{label}", setting=where,
+                 statement="the more saturated the teacher on the student's training inputs, the higher the "
+                           f"τ = {answer['temperature']:g} slope",
+                 measured=f"Spearman ρ {_interval(saturation['spearman'])}, R² {_interval(saturation['r2'])}",
+                 evidence=_estimate(saturation["spearman"]), criterion=greater_than(0.0),
+                 criterion_text="ρ > 0 (95% CI)")
 
 
 __all__ = ["NAME", "KIND", "DESCRIPTION", "Config", "compute", "plot", "claims", "quick_settings", "COMMAND"]

@@ -70,7 +70,7 @@ def test_axis_of_reads_the_fields():
     assert rm.axis_of(dict(teacher_epochs=6, student_epochs=6), dict(teacher_epochs=6, student_epochs=6)) == "base"
 
 
-def _rows(n=12, planted=True, seeds=3, seed=0):
+def _rows(n=12, planted=True, seeds=3, seed=0, base="mnist1d mlp"):
     """Synthetic sweep rows at τ = 1 and 4: slope rises with saturation when ``planted``."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -84,9 +84,9 @@ def _rows(n=12, planted=True, seeds=3, seed=0):
                 draws = value + 0.01 * rng.normal(size=(200, 1))
                 per_seed.append(dict(test_slope=value, bootstrap=analysis.pack_replicates(["test_slope"], [value],
                                                                                          draws)))
-            setting = dict(dataset="mnist1d", model="mlp", temperature=temperature, teacher_epochs=60 + 10 * i,
+            setting = dict(dataset=base.split()[0], model="mlp", temperature=temperature, teacher_epochs=60 + 10 * i,
                            student_epochs=60)
-            rows.append(dict(name=f"mnist1d mlp, level {i}, τ={temperature:g}", setting=setting, test_slope=slope,
+            rows.append(dict(name=f"{base}, level {i}, τ={temperature:g}", setting=setting, test_slope=slope,
                              per_seed=per_seed, train_saturation=saturation,
                              train_teacher_entropy=1 - saturation + 0.3 * rng.uniform(),
                              teacher_train_accuracy=0.9 + 0.1 * rng.uniform(),
@@ -149,10 +149,39 @@ def test_reads_a_stored_sweep(tmp_path):
     assert data["status"] == "done" and data["complete"] == 24 and data["failed"] == 1
     assert set(data["answers"]) == {"1", "4", "all"} and data["answer"]["best_upstream"] == "train_saturation"
     assert data["answers"]["all"]["settings"] == 24 and data["answers"]["all"]["temperature"] is None
-    assert "Pooled: every τ" in data["summary"]
-    assert len(data["kernel"]["entries"]) == 3 and "draws" not in data["table"][0]
+    assert "Pooled over τ: every τ" in data["summary"]
+    assert [k["dataset"] for k in data["kernels"]] == ["mnist1d"] and len(data["kernels"][0]["entries"]) == 3
+    assert "draws" not in data["table"][0] and data["by_base"] == {}
     verdicts = {c.claim: c.verdict for c in _check(data, tmp_path)}
     assert verdicts["saturation → slope"] == "reproduced" and verdicts["C1 test τ=1 (regime map)"] == "reproduced"
+
+
+def test_each_data_and_architecture_is_also_answered_on_its_own(tmp_path):
+    """Two bases, saturation planted in one only: the pooled answer mixes them, the per-base claims separate them;
+    the kernel model is run on each base's dataset."""
+    (tmp_path / "sweep").mkdir()
+    rows = _rows(base="mnist1d mlp") + _rows(planted=False, seed=5, base="digits mlp")
+    (tmp_path / "sweep" / "sweep.json").write_text(json.dumps(rows))
+    config = regimes_nn.Config(sweep=str(tmp_path / "sweep"), replicates=300, kernel_n_train=60, kernel_steps=(10,))
+    data = regimes_nn.compute(config)
+    assert sorted(data["by_base"]) == ["digits mlp", "mnist1d mlp"]
+    assert {r["base"] for r in data["table"]} == {"digits mlp", "mnist1d mlp"}
+    assert data["by_base"]["mnist1d mlp"]["settings"] == data["by_base"]["digits mlp"]["settings"] == 12
+    assert [k["dataset"] for k in data["kernels"]] == ["digits", "mnist1d"]
+    verdicts = {c.claim: c.verdict for c in _check(data, tmp_path)}
+    assert verdicts["saturation → slope (mnist1d mlp)"] == "reproduced"
+    assert verdicts["saturation → slope (digits mlp)"] == "inconclusive"
+    assert "C1 test τ=1 (digits mlp)" in verdicts and "digits mlp:" in data["summary"]
+
+
+def test_a_result_stored_with_one_kernel_still_plots(tmp_path):
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "sweep.json").write_text(json.dumps(_rows()))
+    data = regimes_nn.compute(regimes_nn.Config(sweep=str(tmp_path / "sweep"), replicates=300, kernel_n_train=60,
+                                                kernel_steps=(10,)))
+    old = dict(data, kernel=data.pop("kernels")[0])
+    old.pop("by_base")
+    _check(old, tmp_path)
 
 
 @pytest.mark.slow

@@ -108,10 +108,18 @@ def _family(row: dict) -> str:
     return re.sub(r",?\s*τ=[0-9.]+$", "", row.get("name", "")).strip() or "setting"
 
 
+def _base(row: dict, setting: dict) -> str:
+    """The data × architecture a setting belongs to: its name up to the first comma (the regime grid names its
+    settings ``"<base>, <variant>, τ=…"``, e.g. ``"mnist1d-hard mlp"``), else its dataset and model."""
+    name = row.get("name", "")
+    return name.split(",")[0].strip() if "," in name else f"{setting.get('dataset', '?')} {setting.get('model', '?')}"
+
+
 def setting_table(rows, base: dict | None = None) -> list[dict]:
     """One record per completed sweep row (rows without a test slope — failed — are left out).
 
-    Record: ``name``, ``family`` (the name without τ), ``temperature``, ``axis`` (:func:`axis_of`), ``data``
+    Record: ``name``, ``family`` (the name without τ), ``base`` (data × architecture, e.g. ``"mnist1d-hard mlp"``),
+    ``temperature``, ``axis`` (:func:`axis_of`), ``data``
     (dataset and model), ``seeds``, ``slope`` / ``low`` / ``high`` (the test slope with its 95 % interval,
     hierarchical over seeds from 5 seeds, over points below; None without replicates), ``draws`` (its bootstrap
     replicates, a list, or None) and every :data:`VARIABLES` key (seed means; None where not measured).
@@ -127,7 +135,7 @@ def setting_table(rows, base: dict | None = None) -> list[dict]:
         setting = row.get("setting") or {}
         stored = [entry.get("bootstrap") for entry in row.get("per_seed", ()) if isinstance(entry, dict)]
         boot = analysis.seed_bootstrap(stored, ("test_slope",), seed=0)
-        record = dict(name=row.get("name", "setting"), family=_family(row),
+        record = dict(name=row.get("name", "setting"), family=_family(row), base=_base(row, setting),
                       temperature=float(setting.get("temperature", 1.0)), axis=axis_of(setting, base),
                       data=f"{setting.get('dataset', '?')} {setting.get('model', '?')}",
                       seeds=len(row.get("per_seed", ())) or len(row.get("seeds", ())),
