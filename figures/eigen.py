@@ -118,13 +118,9 @@ def _errors(outputs, labels):
 
 
 def _error_intervals(teacher_test, student_test, labels, teacher_error, student_error, seed: int) -> dict:
-    """Paired 95 % bootstrap intervals over the test points (the same resampled points for both models) of the
-    test-error difference student − teacher: at the longest budget (``final``) and with each model at its best
-    budget (``best``: the budget of least test error after step 0, chosen on the same test points), as
-    ``[low, high]``; ``best_index`` the two chosen grid indices (docs/uncertainty.md, "kernel figures").
-
-    ``teacher_test``, ``student_test``: (budgets, m, C) test outputs; ``labels`` (m,).
-    """
+    """Paired 95 % bootstrap intervals over the test points (docs/uncertainty.md §3a) of the test error student −
+    teacher, ``[low, high]``: at the longest budget (``final``) and each at its best budget after step 0
+    (``best``, chosen on the same test points; ``best_index``). Outputs (budgets, m, C), ``labels`` (m,)."""
     def wrong(outputs, index):
         return np.argmax(outputs[index], axis=-1) != labels
 
@@ -335,11 +331,8 @@ def plot(data: dict):
     ax_c.set(xscale="log", xlabel="budget T (GD steps)", ylabel="classification error", ylim=(0, 1),
              title=f"(c) {int(round(100 * c['label_noise']))}% label noise: gd(T) vs gd(T)·gd(T)")
     ax_c.legend(loc="upper right")
-    ci = c.get("test_error_difference_ci")
-    if ci is not None:  # paired 95 % bootstrap intervals over the test points
-        teacher_test, student_test = np.asarray(c["teacher_test_error"]), np.asarray(c["student_test_error"])
-        final = Estimate(student_test[-1] - teacher_test[-1], *ci["final"])
-        best = Estimate(student_test[1:].min() - teacher_test[1:].min(), *ci["best"])
+    if "test_error_difference_ci" in c:  # paired 95 % bootstrap intervals over the test points
+        final, best = _c5_estimates(c)
         ax_c.text(0.98, 0.6, f"student − teacher test error (95% CI)\nlongest T: {final.show(3, '+')}\n"
                   f"each at its best T: {best.show(3, '+')}", transform=ax_c.transAxes, ha="right", va="top",
                   fontsize=6)
@@ -365,6 +358,15 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
+def _c5_estimates(c: dict) -> tuple:
+    """Student − teacher test error at the longest budget and each at its best budget, as Estimates with the
+    stored paired intervals (point estimates for a result stored before them)."""
+    teacher, student = np.asarray(c["teacher_test_error"]), np.asarray(c["student_test_error"])
+    ci = c.get("test_error_difference_ci") or {}
+    return (Estimate(float(student[-1] - teacher[-1]), *ci.get("final", ())),
+            Estimate(float(student[1:].min() - teacher[1:].min()), *ci.get("best", ())))
+
+
 def claims(data: dict) -> list:
     """Verdicts that the numbers support, with the numbers."""
     b, c = data["b"], data["c"]
@@ -373,10 +375,8 @@ def claims(data: dict) -> list:
     teacher_test, student_test = np.asarray(c["teacher_test_error"]), np.asarray(c["student_test_error"])
     teacher_final, student_final = float(teacher_test[-1]), float(student_test[-1])
     noise = int(round(100 * c["label_noise"]))
-    # paired 95 % bootstrap intervals over the test points; a result stored before them: point estimates
+    final, best = _c5_estimates(c)
     ci = c.get("test_error_difference_ci")
-    final = Estimate(student_final - teacher_final, *(() if ci is None else ci["final"]))
-    best = Estimate(student_test[1:].min() - teacher_test[1:].min(), *(() if ci is None else ci["best"]))
     scheme = "" if ci is None else "; paired 95% bootstrap CI over test points (one deterministic kernel model)"
     return [
         Claim(
