@@ -56,3 +56,16 @@ def test_a_json_stored_before_the_intervals_still_gives_claims(data):
     assert claims["C5"]["evidence"][0]["interval"] is None
     assert claims["C5"]["verdict"] in {"reproduced", "not reproduced"}
     eigen.plot(old)
+
+
+def test_the_scale_route_stores_the_same_intervals_on_its_test_points():
+    config = eigen.Config.quick(n_train=300, top_k=100, scale_tol=1e-10, scale_above=200, scale_test_points=150)
+    data = eigen.compute(config)
+    c, ci = data["c"], data["c"]["test_error_difference_ci"]
+    assert c["test_points"] == 150
+    final, best = eigen._c5_estimates(c)
+    for estimate, bounds in ((final, ci["final"]), (best, ci["best"])):
+        assert bounds[0] <= estimate.value <= bounds[1]
+    claims = {claim.claim: claim for claim in eigen.claims(data)}
+    assert claims["C5"].evidence.interval == tuple(ci["final"])
+    assert claims["C5 (early stop)"].evidence.interval == tuple(ci["best"])
