@@ -26,6 +26,7 @@ import numpy as np
 import theory as th
 from theory import kernels
 from theory.evidence import Claim, Estimate, Exact, greater_than, less_than
+from theory.metrics import difference_interval
 from theory.metrics import filter_group_progress
 from theory.metrics import matched_deficit
 
@@ -116,6 +117,19 @@ def _errors(outputs, labels):
     return np.mean(np.argmax(outputs, axis=-1) != labels, axis=-1)
 
 
+def _error_intervals(teacher_test, student_test, labels, teacher_error, student_error, seed: int) -> dict:
+    """Paired 95 % bootstrap intervals over the test points (docs/uncertainty.md §3a) of the test error student −
+    teacher, ``[low, high]``: at the longest budget (``final``) and each at its best budget after step 0
+    (``best``, chosen on the same test points; ``best_index``). Outputs (budgets, m, C), ``labels`` (m,)."""
+    def wrong(outputs, index):
+        return np.argmax(outputs[index], axis=-1) != labels
+
+    best = [1 + int(np.argmin(np.asarray(e)[1:])) for e in (teacher_error, student_error)]
+    final = difference_interval(wrong(student_test, -1), wrong(teacher_test, -1), seed=seed)
+    chosen = difference_interval(wrong(student_test, best[1]), wrong(teacher_test, best[0]), seed=seed)
+    return dict(final=list(final.bounds()), best=list(chosen.bounds()), best_index=best)
+
+
 
 def _budgets(config: Config, spectrum, data) -> tuple:
     """``(η, Y, energy per direction, [top, bottom] index groups, unit, teacher steps)`` shared by both routes: η =
@@ -183,6 +197,7 @@ def compute(config: Config = Config()) -> dict:
     predict_fn = th.make_predictor(spectrum, noisy.one_hot_train(), k_train_test=kernel_test)
     budgets = th.gd(learning_rate, long_grid)
     panel_c = dict(steps=long_grid, label_noise=config.label_noise, realised_noise=noisy.realised_noise_rate)
+    tests = {}
     for role, run in (("teacher", predict_fn(budgets)), ("student", predict_fn(budgets * budgets))):
         panel_c[f"{role}_train_error_noisy"] = _errors(run.train, noisy.y_train)
         panel_c[f"{role}_train_error_clean"] = _errors(run.train, noisy.y_train_clean)
@@ -190,6 +205,10 @@ def compute(config: Config = Config()) -> dict:
         panel_c[f"{role}_noisy_points_memorised"] = np.mean(
             np.argmax(run.train[:, noisy.noisy_mask], -1) == noisy.y_train[noisy.noisy_mask], axis=-1
         )
+        tests[role] = run.test
+    panel_c["test_error_difference_ci"] = _error_intervals(
+        tests["teacher"], tests["student"], data.y_test, panel_c["teacher_test_error"], panel_c["student_test_error"],
+        config.seed)
 
     return dict(
         config=asdict(config), n_train=n, n_test=data.n_test, learning_rate=learning_rate, unit_steps=unit,
@@ -240,14 +259,19 @@ def _compute_at_scale(config: Config, data: th.Dataset) -> dict:
     budgets = th.gd(learning_rate, long_grid)
     panel_c = dict(steps=long_grid, label_noise=config.label_noise, realised_noise=noisy.realised_noise_rate,
                    test_points=m)
+    tests = {}
     for role, filter in (("teacher", budgets), ("student", budgets * budgets)):
         run = predict_fn(filter)
+        tests[role] = run.test
         panel_c[f"{role}_train_error_noisy"] = _errors(run.train, noisy.y_train)
         panel_c[f"{role}_train_error_clean"] = _errors(run.train, noisy.y_train_clean)
         panel_c[f"{role}_test_error"] = _errors(run.test, data.y_test[:m])
         panel_c[f"{role}_noisy_points_memorised"] = np.mean(
             np.argmax(run.train[:, noisy.noisy_mask], -1) == noisy.y_train[noisy.noisy_mask], axis=-1)
         panel_c[f"{role}_complement_bound"] = scale.truncation_bound(filter, spectrum, noisy.one_hot_train())
+    panel_c["test_error_difference_ci"] = _error_intervals(
+        tests["teacher"], tests["student"], data.y_test[:m], panel_c["teacher_test_error"],
+        panel_c["student_test_error"], config.seed)
 
     info.update(
         bounded="panel (c): outputs of the top-k truncation; ‖what the complement adds‖ / ‖outputs‖ ≤ "
@@ -307,6 +331,11 @@ def plot(data: dict):
     ax_c.set(xscale="log", xlabel="budget T (GD steps)", ylabel="classification error", ylim=(0, 1),
              title=f"(c) {int(round(100 * c['label_noise']))}% label noise: gd(T) vs gd(T)·gd(T)")
     ax_c.legend(loc="upper right")
+    if "test_error_difference_ci" in c:  # paired 95 % bootstrap intervals over the test points
+        final, best = _c5_estimates(c)
+        ax_c.text(0.98, 0.6, f"student − teacher test error (95% CI)\nlongest T: {final.show(3, '+')}\n"
+                  f"each at its best T: {best.show(3, '+')}", transform=ax_c.transAxes, ha="right", va="top",
+                  fontsize=6)
     figure.suptitle(
         f"{config['dataset']}, {config['kernel']} kernel, n={data['n_train']}, η=1/λ_max", fontsize=9
     )
@@ -329,6 +358,15 @@ def plot(data: dict):
 
 
 # --------------------------------------------------------------------------------------------- claims
+def _c5_estimates(c: dict) -> tuple:
+    """Student − teacher test error at the longest budget and each at its best budget, as Estimates with the
+    stored paired intervals (point estimates for a result stored before them)."""
+    teacher, student = np.asarray(c["teacher_test_error"]), np.asarray(c["student_test_error"])
+    ci = c.get("test_error_difference_ci") or {}
+    return (Estimate(float(student[-1] - teacher[-1]), *ci.get("final", ())),
+            Estimate(float(student[1:].min() - teacher[1:].min()), *ci.get("best", ())))
+
+
 def claims(data: dict) -> list:
     """Verdicts that the numbers support, with the numbers."""
     b, c = data["b"], data["c"]
@@ -336,6 +374,10 @@ def claims(data: dict) -> list:
     interior = deficits[np.abs(deficits) > 1e-12]  # closed-form deficits: |d| ≤ 1e-12 is round-off
     teacher_test, student_test = np.asarray(c["teacher_test_error"]), np.asarray(c["student_test_error"])
     teacher_final, student_final = float(teacher_test[-1]), float(student_test[-1])
+    noise = int(round(100 * c["label_noise"]))
+    final, best = _c5_estimates(c)
+    ci = c.get("test_error_difference_ci")
+    scheme = "" if ci is None else "; paired 95% bootstrap CI over test points (one deterministic kernel model)"
     return [
         Claim(
             claim="C3",
@@ -356,18 +398,22 @@ def claims(data: dict) -> list:
         ),
         Claim(
             claim="C5",
-            setting=f"{int(round(100 * c['label_noise']))}% label noise, equal budgets, longest budget T",
+            setting=f"{noise}% label noise, equal budgets, longest budget T{scheme}",
             statement="the student generalises better than its (over-trained) teacher",
-            measured=f"test error teacher {teacher_final:.3f}, student {student_final:.3f}",
-            evidence=Estimate(student_final - teacher_final), criterion=less_than(0.0),
+            measured=f"test error teacher {teacher_final:.3f}, student {student_final:.3f}; student − teacher "
+                     f"{final.show(3, '+')}",
+            evidence=final, criterion=less_than(0.0),
             criterion_text="student test error < teacher test error",
         ),
         Claim(
             claim="C5 (early stop)",
-            setting=f"{int(round(100 * c['label_noise']))}% label noise, each at its best budget",
+            setting=f"{noise}% label noise, each at its best budget{scheme}",
             statement="distillation beats early stopping of the teacher",
-            measured=f"best test error teacher {teacher_test[1:].min():.3f}, student {student_test[1:].min():.3f}",
-            evidence=Estimate(student_test[1:].min() - teacher_test[1:].min()), criterion=less_than(0.0),
+            measured=f"best test error teacher {teacher_test[1:].min():.3f}, student {student_test[1:].min():.3f}; "
+                     f"student − teacher {best.show(3, '+')}" + ("" if ci is None else
+                     " (best budgets chosen on the same test points: favours neither side systematically but makes "
+                     "both optimistic)"),
+            evidence=best, criterion=less_than(0.0),
             criterion_text="student's best < teacher's best",
         ),
     ]

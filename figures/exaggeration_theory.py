@@ -36,6 +36,7 @@ import numpy as np
 
 from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.metrics import exaggeration, mean_interval, regime, slope_interval, softmax
+from theory.metrics.bootstrap import LEVEL, ols_slopes, percentile_interval, resample_indices
 from theory.regimes import confidence_diagnostics, kernel_task, regime_map
 
 NAME = "exaggeration-theory"
@@ -59,6 +60,7 @@ class Config:
     temperatures: tuple = (1.0, 2.0, 4.0)
     scatter: tuple = ((1.0, 1.0), (4.0, 1.0))  # (τ, t̃/T) of the two scatter rows
     bins: int = 20
+    replicates: int = 1000  # bootstrap replicates over test points of the budget curves' intervals
 
     @classmethod
     def quick(cls, **overrides) -> "Config":
@@ -90,6 +92,8 @@ def compute(config: Config = Config()) -> dict:
                 entry[f"{split}_{key}"] = student[f"{split}_{key}"][0, 0, s]
         entry["test_accuracy"] = student["test_accuracy"][0, 0, s]
         per_temperature.append(entry)
+    for entry, intervals in zip(per_temperature, _budget_intervals(logits, config)):
+        entry.update(intervals)
 
     scatters = []
     for temperature, multiple in config.scatter:
@@ -117,6 +121,43 @@ def compute(config: Config = Config()) -> dict:
         teacher_train_accuracy=float(result.teacher["train_accuracy"][0, 0]),
         curves=per_temperature, scatters=scatters,
     )
+
+
+def _first_half(count: int) -> int:
+    """How many of the first budgets the claim "the slope rises" reads (at least two)."""
+    return max(2, count // 2)
+
+
+def _budget_intervals(logits, config: Config) -> list:
+    """95 % bootstrap intervals over the test points for each temperature's budget curve, from one bootstrap
+    shared by every student (the same resampled test points for every t̃ and τ, so the steps between budgets are
+    paired): ``test_slope_ci`` (U, 2), ``max_slope_ci`` (the largest slope over t̃) and ``min_step_ci`` (the
+    smallest step between consecutive slopes over the first half of the budgets), as ``[low, high]``."""
+    p_teacher = softmax(logits["teacher_test"][0, 0])
+    fits = [[exaggeration(p_teacher, softmax(z), bins=config.bins) for z in logits["student_test"][0, 0, s]]
+            for s in range(len(config.temperatures))]
+    x = fits[0][0].phi_teacher  # (m,): the teacher's, the same for every student
+    y = np.stack([[fit.phi_student for fit in row] for row in fits])  # (S, U, m)
+    half = _first_half(y.shape[1])
+
+    def statistics(slopes):  # (..., S, U) -> max slope (..., S), min step over the first half (..., S)
+        return np.max(slopes, axis=-1), np.min(np.diff(slopes[..., :half], axis=-1), axis=-1)
+
+    rng = np.random.default_rng(config.seed)
+    chunk = max(1, (1 << 21) // y.size)  # ≤ 2²¹ resampled values at once
+    draws = []
+    for start in range(0, config.replicates, chunk):
+        index = resample_indices(x.size, min(chunk, config.replicates - start), rng)  # (b, m)
+        draws.append(np.moveaxis(ols_slopes(x[index], y[:, :, index]), -1, 0))  # (b, S, U)
+    draws = np.concatenate(draws)
+    point = ols_slopes(x, y)
+    (top, step), (tops, steps) = statistics(point), statistics(draws)
+    return [dict(test_slope_ci=[list(percentile_interval(point[s, u], draws[:, s, u]).bounds())
+                                for u in range(y.shape[1])],
+                 max_slope_ci=list(percentile_interval(top[s], tops[:, s]).bounds()),
+                 min_step_ci=list(percentile_interval(step[s], steps[:, s]).bounds()),
+                 ci_level=LEVEL, ci_replicates=config.replicates)
+            for s in range(y.shape[0])]
 
 
 # --------------------------------------------------------------------------------------------- plot
@@ -160,6 +201,10 @@ def plot(data: dict):
         label = f"τ={curve['temperature']:g}"
         ax_slope.plot(multiples, curve["train_slope"], color=colour, marker="o", ms=3, label=f"{label} train")
         ax_slope.plot(multiples, curve["test_slope"], color=colour, ls="--", marker="s", ms=3, label=f"{label} test")
+        if "test_slope_ci" in curve:  # 95 % bootstrap interval over the test points
+            band = np.asarray(curve["test_slope_ci"], dtype=float)
+            ax_slope.fill_between(multiples, band[:, 0], band[:, 1], color=colour, alpha=0.15, lw=0,
+                                  label="95% CI (test)" if s == 0 else None)
         ax_frac.plot(multiples, curve["test_frac_low_below"], color=colour, marker="o", ms=3,
                      label=f"{label}: low-conf., student below")
         ax_frac.plot(multiples, curve["test_frac_high_above"], color=colour, ls="--", marker="s", ms=3,
@@ -214,15 +259,20 @@ def claims(data: dict) -> list:
     multiples = np.asarray(config["student_multiples"])
     first = data["curves"][0]
     crossing = [m for m, slope in zip(multiples, first["test_slope"]) if slope > 1]
-    first_half = np.diff(first["test_slope"][: max(2, len(multiples) // 2)])
+    first_half = np.diff(first["test_slope"][: _first_half(len(multiples))])
+    # "> 1 somewhere" is "largest slope > 1"; "increasing" is "smallest step > 0"; with a stored bootstrap (one
+    # over the test points, shared by every student) each with its 95 % interval, else point estimates
+    top = Estimate(Estimate.maximum(first["test_slope"]).value, *first.get("max_slope_ci", ()))
+    step = Estimate(Estimate.minimum(first_half).value, *first.get("min_step_ci", ()))
+    scheme = "; 95% bootstrap CI over test points, shared by every t̃" if "max_slope_ci" in first else ""
     result.append(Claim(
         claim="C1 budget",
-        setting=f"τ={first['temperature']:g}, test, t̃/T in {list(config['student_multiples'])}",
+        setting=f"τ={first['temperature']:g}, test, t̃/T in {list(config['student_multiples'])}{scheme}",
         statement="the slope rises with the student's budget and exceeds 1 once the student has trained long enough",
         measured=f"slopes {np.round(first['test_slope'], 3).tolist()}; first t̃/T with slope > 1: "
-                 f"{crossing[0] if crossing else 'none'}",
-        # "> 1 somewhere" is "largest slope > 1"; "increasing" is "smallest step > 0"
-        evidence=(Estimate.maximum(first["test_slope"]), Estimate.minimum(first_half)),
+                 f"{crossing[0] if crossing else 'none'}; largest slope {top.show()}, smallest step over the "
+                 f"first half {step.show(3, '+')}",
+        evidence=(top, step),
         criterion=(greater_than(1.0), greater_than(0.0)),
         criterion_text="slope increasing over the first half of the grid and > 1 somewhere",
     ))

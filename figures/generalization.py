@@ -23,6 +23,11 @@ from 0.947 to 0.891), but never beats the best early-stopped teacher. The slope 
 the teacher's confidence, which dilutes the OLS slope. So in this kernel model C1 and C5 occur in *different*
 regimes: exaggeration without gain on clean data, gain without exaggeration under heavy noise. With τ = 1 the
 slope is below 1 in every cell (0.88-0.98) and the student wins in 7/30 cells (up to +0.024).
+
+With 95% bootstrap intervals over the test points (docs/uncertainty.md §3a; τ = 4): the best student against
+the best teacher is at best −0.002 [−0.009, +0.000] (noise 0, Bonferroni over the noise rates); the share of
+exaggerating cells is 0.33 [0.17, 0.33]; and the mean slope is lower where the student wins, by −0.028
+[−0.049, −0.005]: the two effects are separated beyond the test set's noise.
 """
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from theory.evidence import Claim, Estimate, at_least, greater_than
-from theory.metrics import difference_interval
+from theory.metrics import difference_interval, exaggeration, softmax
+from theory.metrics.bootstrap import LEVEL, low_below_fractions, ols_slopes, percentile_interval, resample_indices
 from theory.regimes import kernel_task, regime_map
 
 NAME = "generalization"
@@ -54,6 +60,7 @@ class Config:
     budgets: tuple = (100, 200, 400, 800, 1600, 3200)  # teacher budgets T and student budgets t̃
     map_noise: float = 0.3  # noise rate of panels (a, b)
     bins: int = 20
+    replicates: int = 1000  # bootstrap replicates over test points of the C1 intervals (docs/uncertainty.md)
 
     @classmethod
     def quick(cls, **overrides) -> "Config":
@@ -86,6 +93,8 @@ def compute(config: Config = Config()) -> dict:
         gain_ci[noise, t] = difference_interval(right[0], right[1], level=1 - 0.05 / cells, seed=config.seed).bounds()
     return dict(
         gain_ci=gain_ci, gain_ci_level=1 - 0.05 / cells,
+        best_ci=_best_intervals(result, teacher["test_accuracy"], student["test_accuracy"], labels, config.seed),
+        exaggeration_ci=_exaggeration_intervals(result, gain[:, diagonal, diagonal], task.data.n_test, config),
         config=asdict(config), settings=result.settings,
         teacher_test_accuracy=teacher["test_accuracy"], teacher_train_accuracy=teacher["train_accuracy"],
         student_test_accuracy=student["test_accuracy"],
@@ -99,6 +108,76 @@ def compute(config: Config = Config()) -> dict:
         best=dict(teacher=teacher["test_accuracy"].max(axis=1),
                   student=student["test_accuracy"].reshape(len(config.noise_rates), -1).max(axis=1)),
     )
+
+
+
+def _wins(gain, n_test: int) -> np.ndarray:
+    """The cells where the student wins: ahead by two or more test points (one point is not evidence)."""
+    return np.rint(np.asarray(gain, dtype=float) * n_test) >= 2
+
+
+def _best_intervals(result, teacher_accuracy, student_accuracy, labels, seed: int) -> dict:
+    """Per noise rate: the best teacher budget and the best student cell (T, t̃), both chosen on the test accuracy,
+    and the paired bootstrap interval over test points of (best student − best teacher) accuracy at the
+    Bonferroni level 1 − 0.05/(noise rates) (so that "at some noise rate" holds at 95 % overall)."""
+    rates, level = teacher_accuracy.shape[0], 1 - 0.05 / teacher_accuracy.shape[0]
+    teacher_best = np.argmax(teacher_accuracy, axis=1)
+    student_best = [np.unravel_index(np.argmax(a), a.shape) for a in student_accuracy]
+    bounds = np.zeros((rates, 2))
+    for noise in range(rates):
+        t, u = student_best[noise]
+        right_student = np.argmax(result.logits["student_test"][noise, t, 0, u], axis=-1) == labels
+        right_teacher = np.argmax(result.logits["teacher_test"][noise, teacher_best[noise]], axis=-1) == labels
+        bounds[noise] = difference_interval(right_student, right_teacher, level=level, seed=seed).bounds()
+    return dict(gain=bounds, level=level, teacher_budget=teacher_best,
+                student_cell=np.array(student_best, dtype=int).reshape(rates, 2))
+
+
+def _exaggeration_intervals(result, gain, n_test: int, config: Config) -> dict:
+    """One joint bootstrap over the test points (the same resampled points for every (noise, T) cell at t̃ = T):
+    per replicate, each cell's OLS slope of φ(p_st) on φ(p_te) and its low-confidence-below fraction (as
+    :func:`theory.metrics.exaggeration`), then the share of cells with slope > 1 and low below > 0.5, and the
+    difference of mean slopes between the cells where the student wins (fixed by the point estimates) and the
+    others. 95 % percentile intervals (docs/uncertainty.md, "kernel figures")."""
+    rates, budgets = gain.shape
+    fits = [exaggeration(softmax(result.logits["teacher_test"][i, t]),
+                         softmax(result.logits["student_test"][i, t, 0, t]), bins=config.bins)
+            for i, t in np.ndindex(rates, budgets)]
+    x = np.stack([fit.phi_teacher for fit in fits])  # (cells, m)
+    y = np.stack([fit.phi_student for fit in fits])
+    wins = _wins(gain, n_test).ravel()
+    rng = np.random.default_rng(config.seed)
+    chunk = max(1, (1 << 21) // x.size)  # ≤ 2²¹ resampled values per array at once
+    slopes, lows = [], []
+    for start in range(0, config.replicates, chunk):
+        index = resample_indices(x.shape[1], min(chunk, config.replicates - start), rng)  # (b, m)
+        xb, yb = x[:, index], y[:, index]  # (cells, b, m): the same points for every cell
+        slopes.append(ols_slopes(xb, yb).T)
+        lows.append(low_below_fractions(xb, yb).T)
+    slopes, lows = np.concatenate(slopes), np.concatenate(lows)  # (B, cells)
+    point_slopes, point_lows = ols_slopes(x, y), low_below_fractions(x, y)
+    share = np.mean((slopes > 1) & (lows > 0.5), axis=1)
+    both = wins.any() and (~wins).any()
+    difference = (slopes[:, wins].mean(axis=1) - slopes[:, ~wins].mean(axis=1)) if both else np.full(len(slopes), np.nan)
+    point_difference = point_slopes[wins].mean() - point_slopes[~wins].mean() if both else np.nan
+    slope_ci = np.array([percentile_interval(point_slopes[c], slopes[:, c]).bounds() for c in range(x.shape[0])])
+    return dict(
+        level=LEVEL, replicates=config.replicates, wins=wins.reshape(rates, budgets),
+        share_value=float(np.mean((point_slopes > 1) & (point_lows > 0.5))),  # = the share of the stored cells
+        share=list(percentile_interval(np.mean((point_slopes > 1) & (point_lows > 0.5)), share).bounds()),
+        slope_difference=list(percentile_interval(point_difference, difference).bounds()) if both else None,
+        test_slope=slope_ci.reshape(rates, budgets, 2))
+
+
+def _exaggerates(data: dict) -> np.ndarray:
+    """The (noise, T) cells at t̃ = T where the student exaggerates: test slope > 1 and low below > 0.5."""
+    noise = data["noise"]
+    return (np.asarray(noise["test_slope"], dtype=float) > 1) & (np.asarray(noise["test_frac_low_below"],
+                                                                          dtype=float) > 0.5)
+
+
+def _exaggerating_share(data: dict) -> float:
+    return float(np.mean(_exaggerates(data)))
 
 
 # --------------------------------------------------------------------------------------------- plot
@@ -140,7 +219,10 @@ def plot(data: dict):
     _heat_map(axes[1, 0], data["noise"]["gain"], 0.0, budgets, noise,
               f"(c) student − teacher test accuracy, t̃ = T, {tau}", "budget T = t̃", "label-noise rate",
               "accuracy gain", figure)
-    _heat_map(axes[1, 1], data["noise"]["test_slope"], 1.0, budgets, noise, "(d) test slope, t̃ = T",
+    share = data.get("exaggeration_ci")  # the C1 share's interval, when stored
+    share = "" if share is None else (
+        f"\nslope > 1 & low below > 0.5: {Estimate(_exaggerating_share(data), *share['share']).show(2)} of cells")
+    _heat_map(axes[1, 1], data["noise"]["test_slope"], 1.0, budgets, noise, f"(d) test slope, t̃ = T{share}",
               "budget T = t̃", "label-noise rate", "OLS slope", figure)
     figure.suptitle(f"{config['dataset']}, RBF kernel, n={data['settings']['n_train']}, cross-entropy GD, "
                     "self-distillation", fontsize=9)
@@ -149,22 +231,24 @@ def plot(data: dict):
 
 # --------------------------------------------------------------------------------------------- claims
 def claims(data: dict) -> list:
-    """C5 at equal budgets and against the best teacher; C1 at equal budgets; do they coincide?"""
+    """C5 at equal budgets and against the best teacher; C1 at equal budgets; do they coincide?
+
+    Evidence with 95 % bootstrap intervals over the test points (``best_ci``, ``exaggeration_ci``); a result
+    stored before them falls back to the point rules (two test points, the share of cells as counted).
+    """
     config = data["config"]
     gain, slope = np.asarray(data["noise"]["gain"]), np.asarray(data["noise"]["test_slope"])
-    low_below = np.asarray(data["noise"]["test_frac_low_below"])
     n_test = data["settings"]["n_test"]  # a difference of one test point is not evidence: ask for two
 
     def points(difference):
         return np.rint(np.asarray(difference) * n_test)
 
-    wins = points(gain) >= 2
+    wins = _wins(gain, n_test)
     best_teacher, best_student = np.asarray(data["best"]["teacher"]), np.asarray(data["best"]["student"])
-    exaggerates = (slope > 1) & (low_below > 0.5)
+    exaggerates = _exaggerates(data)
     where = np.argwhere(wins)
     setting = f"{config['dataset']}, n={data['settings']['n_train']}, τ={config['temperature']:g}"
-    coincide = (f"mean slope where the student wins {slope[wins].mean():.3f}, elsewhere {slope[~wins].mean():.3f}"
-                if wins.any() and (~wins).any() else "one of the two groups is empty")
+    rates = config["noise_rates"]
     largest = np.unravel_index(gain.argmax(), gain.shape)
     if "gain_ci" in data:  # the cell whose interval lies highest (paired over test points, Bonferroni level)
         bounds = np.asarray(data["gain_ci"], dtype=float)
@@ -172,50 +256,80 @@ def claims(data: dict) -> list:
         top = np.unravel_index(np.argmax(bounds[..., 0]), bounds.shape[:2])
         best_cell, criterion = Estimate(gain[top], *bounds[top]), greater_than(0.0)
         shown = (f"; highest interval {gain[top]:+.3f} [{bounds[top][0]:+.3f}, {bounds[top][1]:+.3f}] at noise "
-                 f"{config['noise_rates'][int(top[0])]:g}, T={config['budgets'][int(top[1])]}")
+                 f"{rates[int(top[0])]:g}, T={config['budgets'][int(top[1])]}")
     else:  # a result stored before intervals: the two-test-point rule
         best_cell, shown, criterion = Estimate.maximum(points(gain)), "", at_least(2.0)
+    early = _early_stop(data, best_teacher, best_student, points)
+    intervals = data.get("exaggeration_ci")
+    if intervals is not None:  # one joint bootstrap over the test points, the same points for every cell
+        share = Estimate(_exaggerating_share(data), *intervals["share"])
+        both = wins.any() and (~wins).any()
+        difference = Estimate(slope[wins].mean() - slope[~wins].mean(), *intervals["slope_difference"]) \
+            if both and intervals["slope_difference"] is not None else Estimate(None)
+        scheme = f"; {100 * intervals['level']:g}% bootstrap CI over test points, shared by all cells"
+    else:  # a result stored before intervals: point estimates
+        share = Estimate.share(exaggerates)
+        difference = Estimate(slope[wins].mean() - slope[~wins].mean() if wins.any() and (~wins).any() else None)
+        scheme = ""
+    coincide = (f"mean slope where the student wins {slope[wins].mean():.3f}, elsewhere {slope[~wins].mean():.3f}; "
+                f"difference {difference.show(3, '+')}" if wins.any() and (~wins).any()
+                else "one of the two groups is empty")
     return [
         Claim(
             claim="C5",
             setting=f"{setting}, t̃ = T, every (noise, T) cell",
             statement="the student generalises better than its teacher",
             measured=f"student ahead by two or more test points in {int(wins.sum())}/{wins.size} cells; largest "
-                     f"gain {gain.max():+.3f} at noise {config['noise_rates'][int(largest[0])]:g}, "
+                     f"gain {gain.max():+.3f} at noise {rates[int(largest[0])]:g}, "
                      f"T={config['budgets'][int(largest[1])]}"
-                     + (f"; noise rates {sorted({config['noise_rates'][int(i)] for i, _ in where})}" if where.size else "")
+                     + (f"; noise rates {sorted({rates[int(i)] for i, _ in where})}" if where.size else "")
                      + shown,
             evidence=best_cell, criterion=criterion,
             criterion_text=f"some cell's gain > 0 (paired bootstrap CI at {100 * level:.2f}%: Bonferroni over "
                            f"{gain.size} cells)" if "gain_ci" in data else f"gain >= 2/{n_test} (two test points) "
                            "in at least one cell",
         ),
-        Claim(
-            claim="C5 (early stop)",
-            setting=f"{setting}, each at its best budget, per noise rate",
-            statement="distillation beats early stopping of the teacher",
-            measured="best teacher " + ", ".join(f"{a:.3f}" for a in best_teacher) + "; best student "
-                     + ", ".join(f"{b:.3f}" for b in best_student) + f" (noise {list(config['noise_rates'])})",
-            evidence=Estimate.maximum(points(best_student - best_teacher)), criterion=at_least(2.0),
-            criterion_text=f"student's best >= teacher's best + 2/{n_test} (two test points) at some noise rate",
-        ),
+        Claim(claim="C5 (early stop)", setting=f"{setting}, each at its best budget, per noise rate", **early),
         Claim(
             claim="C1",
-            setting=f"{setting}, test points, t̃ = T, every (noise, T) cell",
+            setting=f"{setting}, test points, t̃ = T, every (noise, T) cell{scheme}",
             statement="the student exaggerates (slope > 1, below the teacher on low-confidence points)",
-            measured=f"{int(exaggerates.sum())}/{exaggerates.size} cells; slopes from {slope.min():.3f} to "
-                     f"{slope.max():.3f}",
-            evidence=Estimate.share(exaggerates), criterion=at_least(0.5),
+            measured=f"{int(exaggerates.sum())}/{exaggerates.size} cells, share {share.show(2)}; slopes from "
+                     f"{slope.min():.3f} to {slope.max():.3f}",
+            evidence=share, criterion=at_least(0.5),
             criterion_text="in at least half of the cells",
         ),
         Claim(
             claim="C1 with C5",
-            setting=f"{setting}, t̃ = T",
+            setting=f"{setting}, t̃ = T; cells grouped by the point estimates of the gain{scheme}",
             statement="where the student generalises better it also exaggerates more",
             measured=coincide,
-            # not run when either group is empty: nothing to compare
-            evidence=Estimate(slope[wins].mean() - slope[~wins].mean() if wins.any() and (~wins).any() else None),
+            evidence=difference,  # not run when either group is empty: nothing to compare
             criterion=greater_than(0.0),
             criterion_text="mean slope higher where the student wins",
         ),
     ]
+
+
+def _early_stop(data: dict, best_teacher, best_student, points) -> dict:
+    """The "C5 (early stop)" claim's statement, numbers and evidence (the rule of ``claims``)."""
+    config, n_test = data["config"], data["settings"]["n_test"]
+    measured = ("best teacher " + ", ".join(f"{a:.3f}" for a in best_teacher) + "; best student "
+                + ", ".join(f"{b:.3f}" for b in best_student) + f" (noise {list(config['noise_rates'])})")
+    statement = "distillation beats early stopping of the teacher"
+    if "best_ci" not in data:  # a result stored before intervals: the two-test-point rule
+        return dict(statement=statement, measured=measured,
+                    evidence=Estimate.maximum(points(best_student - best_teacher)), criterion=at_least(2.0),
+                    criterion_text=f"student's best >= teacher's best + 2/{n_test} (two test points) at some "
+                                   "noise rate")
+    bounds, level = np.asarray(data["best_ci"]["gain"], dtype=float), data["best_ci"]["level"]
+    top = int(np.argmax(bounds[:, 0]))
+    evidence = Estimate(best_student[top] - best_teacher[top], *bounds[top])
+    return dict(
+        statement=statement,
+        measured=measured + f"; highest interval {evidence.show(3, '+')} at noise {config['noise_rates'][top]:g} "
+                            "(best budgets chosen on the same test points: favours neither side systematically "
+                            "but makes both optimistic)",
+        evidence=evidence, criterion=greater_than(0.0),
+        criterion_text=f"some noise rate's best-student − best-teacher accuracy > 0 (paired bootstrap CI over test "
+                       f"points at {100 * level:.2f}%: Bonferroni over {len(bounds)} noise rates)")

@@ -43,6 +43,7 @@ from ..evidence import Estimate
 
 __all__ = ["LEVEL", "REPLICATES", "MIN_SEEDS", "Bootstrap", "resample_indices", "point_replicates",
            "combine_seeds", "hierarchical", "percentile_interval", "fieller_interval", "ols_slopes", "correlations",
+           "low_below_fractions",
            "slope_interval", "mean_interval", "difference_interval", "ratio_interval", "split_replicates"]
 
 #: the confidence level of every interval.
@@ -90,6 +91,23 @@ def correlations(x, y) -> np.ndarray:
     scale = np.sqrt(np.einsum("...i,...i->...", xc, xc) * np.einsum("...i,...i->...", yc, yc))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(scale > 0, np.einsum("...i,...i->...", xc, yc) / scale, np.nan)
+
+
+def low_below_fractions(x, y) -> np.ndarray:
+    """Among the points with x below the median of x, the fraction with y < x, batched along the last axis.
+
+    The ``frac_low_below`` of :func:`theory.metrics.exaggeration` (median split, x = φ_teacher, y = φ_student)
+    for each leading index (NaN where no point lies below the median).
+
+    Example:
+      >>> low_below_fractions(np.array([[0.0, 1.0, 2.0, 3.0]]), np.array([[-1.0, 2.0, 0.0, 0.0]])).tolist()
+      [0.5]
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    low = x < np.median(x, axis=-1, keepdims=True)
+    count = low.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (low & (y < x)).sum(axis=-1) / count, np.nan)
 
 
 def _columns(values) -> np.ndarray:
