@@ -268,6 +268,10 @@ def _errorbars(ax, x, records, colour, label, line: bool = False, marker: str = 
                 elinewidth=0.8, color=colour, label=label)
 
 
+def _number(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
 def _interval(found: dict, digits: int = 2) -> str:
     if not found or found.get("value") is None:
         return "–"
@@ -317,11 +321,17 @@ def claims(data: dict) -> list:
     saturation, entropy = variables["train_saturation"], variables["train_teacher_entropy"]
     best = answer["best_upstream"]
     best_entry = variables.get(best, {}) if best else {}
-    cut = saturation["threshold"]
-    cut_text = ("no setting has slope > 1: nothing to separate" if cut["balanced_accuracy"] is None else
+    # the settings whose slope interval excludes 1 (a stored result without them: the point slopes)
+    decided = "threshold_decided" in saturation
+    cut = saturation["threshold_decided" if decided else "threshold"]
+    side = "with the interval above 1" if decided else "with slope > 1"
+    cut_text = (f"no setting {side}: nothing to separate" if cut["balanced_accuracy"] is None else
                 f"best cut {cut['direction']} {cut['cut']:.3g}, balanced accuracy {cut['balanced_accuracy']:.2f} "
-                f"({cut['n_above']} of {cut['n']} above 1; min saturation above 1 {cut['above_min']:.3g}, max "
-                f"below {cut['below_max']:.3g})")
+                f"({cut['n_above']} of {cut['n']} {side}; min saturation there {cut['above_min']:.3g}, max "
+                f"elsewhere {cut['below_max']:.3g})")
+    if decided:
+        cut_text += (f"; {n - cut['n']} of {n} settings left out (interval straddling 1, or no saturation); on "
+                     f"the point slopes: balanced accuracy {_number(saturation['threshold']['balanced_accuracy'])}")
     ranked = sorted((v["r2"]["value"], k) for k, v in variables.items() if k in rm.UPSTREAM and v["r2"]["value"]
                     is not None)[::-1]
     ranking = ", ".join(f"{variables[k]['label']} {_interval(variables[k]['r2'])}" for _, k in ranked[:3])
@@ -339,7 +349,7 @@ def claims(data: dict) -> list:
         Claim(claim="saturation threshold", setting=where,
               statement="slope > 1 occurs exactly above (or below) one saturation cut", measured=cut_text,
               evidence=Estimate(cut["balanced_accuracy"]), criterion=at_least(1.0),
-              criterion_text="balanced accuracy of the best cut = 1"),
+              criterion_text="balanced accuracy of the best cut = 1 (settings whose 95% CI excludes 1)"),
     ]
     for name, found in (data.get("by_base") or {}).items():  # within one data × architecture
         records = [r for r in at_tau if r.get("base") == name]

@@ -192,3 +192,19 @@ def test_quick_trains_a_tiny_grid_through_the_sweep_engine(tmp_path):
     assert {r["axis"] for r in data["table"]} == {"base", "teacher label smoothing", "teacher budget"}
     assert all(r["low"] <= r["slope"] <= r["high"] for r in data["table"])
     _check(data, tmp_path)
+
+
+def test_the_decided_threshold_leaves_out_settings_whose_interval_straddles_one():
+    def record(saturation, slope, low, high):
+        return dict(temperature=1.0, slope=slope, low=low, high=high, draws=None, train_saturation=saturation)
+
+    # by the point slopes saturation separates perfectly; by the intervals only one setting is above 1
+    table = [record(0.1, 0.90, 0.88, 0.92), record(0.2, 0.95, 0.93, 0.97), record(0.3, 1.01, 0.97, 1.05),
+             record(0.4, 1.02, 0.99, 1.05), record(0.5, 1.10, 1.05, 1.15), record(0.05, 0.97, 0.96, 0.98)]
+    found = rm.answer(table, 1.0, variables=("train_saturation",), replicates=100)["variables"]["train_saturation"]
+    assert found["threshold"]["n"] == 6 and found["threshold"]["n_above"] == 3
+    decided = found["threshold_decided"]
+    assert decided["n"] == 4 and decided["n_above"] == 1 and decided["separates"]
+    assert decided["above_min"] == 0.5 and decided["below_max"] == 0.2
+    none_above = rm.answer(table[:4], 1.0, variables=("train_saturation",), replicates=100)
+    assert none_above["variables"]["train_saturation"]["threshold_decided"]["balanced_accuracy"] is None

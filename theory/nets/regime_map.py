@@ -254,6 +254,8 @@ def answer(table, temperature: float | None = 1.0, *, variables=tuple(VARIABLES)
     {"label", **association, "threshold"}}, "best_upstream", "best_upstream_r2", "identity_note"}``:
     ``above_one["point"]`` counts slopes > 1, ``above_one["interval"]`` intervals wholly above 1
     (``below_one`` wholly below); ``best_upstream`` is the :data:`UPSTREAM` variable with the largest R².
+    Per variable, ``threshold`` separates the point slopes > 1 from the others, ``threshold_decided`` only the
+    settings whose interval excludes 1 (wholly above against wholly below; those straddling 1 left out).
     """
     records = [r for r in table if temperature is None or abs(r["temperature"] - temperature) < 1e-9]
     slope = np.array([r["slope"] for r in records], dtype=float)
@@ -266,11 +268,16 @@ def answer(table, temperature: float | None = 1.0, *, variables=tuple(VARIABLES)
                   below_one=int(sum(r["high"] is not None and r["high"] < 1 for r in records)),
                   slope_range=[float(slope.min()), float(slope.max())] if records else None,
                   within_setting_draws=with_draws, variables={})
+    # decided settings: the slope's interval lies wholly above or wholly below 1 (without one: the point)
+    low = np.array([r["slope"] if r["low"] is None else r["low"] for r in records], dtype=float)
+    high = np.array([r["slope"] if r["high"] is None else r["high"] for r in records], dtype=float)
+    straddles = (low <= 1) & (high >= 1)
     for key in variables:
         x = np.array([np.nan if r.get(key) is None else r[key] for r in records], dtype=float)
         entry = dict(label=VARIABLES.get(key, key),
                      **association(x, slope, y_draws=draws, replicates=replicates, seed=seed),
-                     threshold=threshold(x, slope > 1))
+                     threshold=threshold(x, slope > 1),
+                     threshold_decided=threshold(np.where(straddles, np.nan, x), low > 1))
         result["variables"][key] = entry
     scores = {key: result["variables"][key]["r2"]["value"] for key in UPSTREAM if key in result["variables"]
               and result["variables"][key]["r2"]["value"] is not None}
