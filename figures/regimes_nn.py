@@ -208,13 +208,15 @@ def plot(data: dict):
     bases = sorted({r.get("base", r["data"]) for r in data["table"]})
     markers = dict(zip(bases, "osD^vP*X"))
     for ax, key in zip(axes[0], PANELS):
+        labelled = set()
         for axis in rm.AXES:
             for name in bases:
                 group = [r for r in records if r["axis"] == axis and r.get("base", r["data"]) == name
                          and r.get(key) is not None]
                 if group:
                     _errorbars(ax, [r[key] for r in group], group, colours[axis],
-                               axis if name == bases[0] else None, marker=markers[name])
+                               None if axis in labelled else axis, marker=markers[name])
+                    labelled.add(axis)
         ax.axhline(1.0, color="0.5", ls="--", lw=0.8)
         found = answer["variables"].get(key, {}).get("spearman", {})
         ax.set(xlabel=rm.VARIABLES[key], ylabel=f"test slope at τ = {tau:g}",
