@@ -152,7 +152,8 @@ def _regimes(scale: int = 1, temperatures=(1.0, 2.0, 4.0)) -> list:
 #: and the teacher's budget (15, 200 epochs); the student's budget (15, 200 epochs) and weight decay (5e-4,
 #: 5e-3); each crossed with τ ∈ {1, 2, 4}. 4 × 11 × 3 = 132 settings; run with ≥ 3 seeds (``--seeds 3``).
 #: Sized from per-run CPU times measured on this 2-core machine: 1,356 distinct runs for 3 seeds, ≈ 3.1 CPU-hours,
-#: i.e. 1.6 h at 2 workers on free cores, about 3 h on a shared machine (docs/recipes.md, §3).
+#: i.e. 1.6 h at 2 workers on free cores, about 3 h on a shared machine (docs/recipes.md, §3); measured: ≈ 2.3 h
+#: at ``--workers 2 --threads 1`` on a shared machine.
 REGIMES = _regimes(1)
 #: The cluster's regime map: :data:`REGIMES` plus 8 more levels per data × architecture (teacher 5 / 400 epochs,
 #: student 400 epochs, weight decay 5e-2, strong augmentation with smoothing or a long teacher, smoothing with
