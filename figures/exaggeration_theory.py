@@ -36,7 +36,7 @@ import numpy as np
 
 from theory.evidence import Claim, Estimate, greater_than, less_than
 from theory.metrics import exaggeration, mean_interval, regime, slope_interval, softmax
-from theory.metrics.bootstrap import LEVEL, ols_slopes, percentile_interval, resample_indices
+from theory.metrics.bootstrap import LEVEL, ols_slopes, percentile_interval, point_replicates
 from theory.regimes import confidence_diagnostics, kernel_task, regime_map
 
 NAME = "exaggeration-theory"
@@ -143,14 +143,14 @@ def _budget_intervals(logits, config: Config) -> list:
     def statistics(slopes):  # (..., S, U) -> max slope (..., S), min step over the first half (..., S)
         return np.max(slopes, axis=-1), np.min(np.diff(slopes[..., :half], axis=-1), axis=-1)
 
-    rng = np.random.default_rng(config.seed)
-    chunk = max(1, (1 << 21) // y.size)  # ≤ 2²¹ resampled values at once
-    draws = []
-    for start in range(0, config.replicates, chunk):
-        index = resample_indices(x.size, min(chunk, config.replicates - start), rng)  # (b, m)
-        draws.append(np.moveaxis(ols_slopes(x[index], y[:, :, index]), -1, 0))  # (b, S, U)
-    draws = np.concatenate(draws)
-    point = ols_slopes(x, y)
+    shape = y.shape[:2]
+
+    def slopes(xb, yb):  # (b, m), (b, m, S, U) -> (b, S · U): every student's slope on the same points
+        return ols_slopes(xb[:, None, None, :], np.moveaxis(yb, 1, -1)).reshape(len(xb), -1)
+
+    value, draws = point_replicates(slopes, (x, np.moveaxis(y, -1, 0)), replicates=config.replicates,
+                                    seed=config.seed)
+    point, draws = value.reshape(shape), draws.reshape(-1, *shape)  # (S, U), (B, S, U)
     (top, step), (tops, steps) = statistics(point), statistics(draws)
     return [dict(test_slope_ci=[list(percentile_interval(point[s, u], draws[:, s, u]).bounds())
                                 for u in range(y.shape[1])],

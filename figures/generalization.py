@@ -37,7 +37,7 @@ import numpy as np
 
 from theory.evidence import Claim, Estimate, at_least, greater_than
 from theory.metrics import difference_interval, exaggeration, softmax
-from theory.metrics.bootstrap import LEVEL, low_below_fractions, ols_slopes, percentile_interval, resample_indices
+from theory.metrics.bootstrap import LEVEL, low_below_fractions, ols_slopes, percentile_interval, point_replicates
 from theory.regimes import kernel_task, regime_map
 
 NAME = "generalization"
@@ -146,16 +146,16 @@ def _exaggeration_intervals(result, gain, n_test: int, config: Config) -> dict:
     x = np.stack([fit.phi_teacher for fit in fits])  # (cells, m)
     y = np.stack([fit.phi_student for fit in fits])
     wins = _wins(gain, n_test).ravel()
-    rng = np.random.default_rng(config.seed)
-    chunk = max(1, (1 << 21) // x.size)  # ≤ 2²¹ resampled values per array at once
-    slopes, lows = [], []
-    for start in range(0, config.replicates, chunk):
-        index = resample_indices(x.shape[1], min(chunk, config.replicates - start), rng)  # (b, m)
-        xb, yb = x[:, index], y[:, index]  # (cells, b, m): the same points for every cell
-        slopes.append(ols_slopes(xb, yb).T)
-        lows.append(low_below_fractions(xb, yb).T)
-    slopes, lows = np.concatenate(slopes), np.concatenate(lows)  # (B, cells)
-    point_slopes, point_lows = ols_slopes(x, y), low_below_fractions(x, y)
+    cells = x.shape[0]
+
+    def statistic(xb, yb):  # (b, m, cells) each -> (b, 2 · cells): every cell's slope, then its low-below fraction
+        xb, yb = np.swapaxes(xb, 1, 2), np.swapaxes(yb, 1, 2)
+        return np.concatenate([ols_slopes(xb, yb), low_below_fractions(xb, yb)], axis=1)
+
+    # the same resampled test points for every cell (paired)
+    value, draws = point_replicates(statistic, (x.T, y.T), replicates=config.replicates, seed=config.seed)
+    point_slopes, point_lows = value[:cells], value[cells:]
+    slopes, lows = draws[:, :cells], draws[:, cells:]  # (B, cells)
     share = np.mean((slopes > 1) & (lows > 0.5), axis=1)
     both = wins.any() and (~wins).any()
     difference = (slopes[:, wins].mean(axis=1) - slopes[:, ~wins].mean(axis=1)) if both else np.full(len(slopes), np.nan)

@@ -342,7 +342,7 @@ def claims(data: dict) -> list:
         _c1_claim(answer, at_tau, where, "regime map"),
         _saturation_claim(answer, where, ""),
         Claim(claim="entropy → slope", setting=where,
-              statement=f"the lower the teacher's entropy on the student's training inputs, the higher the slope",
+              statement="the lower the teacher's entropy on the student's training inputs, the higher the slope",
               measured=f"Spearman ρ {_interval(entropy['spearman'])}, R² {_interval(entropy['r2'])}",
               evidence=_estimate(entropy["spearman"]), criterion=less_than(0.0), criterion_text="ρ < 0 (95% CI)"),
         Claim(claim="best upstream variable", setting=where,

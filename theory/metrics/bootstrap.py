@@ -122,7 +122,8 @@ def point_replicates(statistic: Callable, arrays, *, replicates: int = REPLICATE
     Args:
       statistic: ``statistic(*batched)`` with each array of ``arrays`` given as ``(m, n, ...)`` (m resamples)
         returns ``(m,)`` or ``(m, k)``; it must be vectorised over the leading axis.
-      arrays: a tuple of per-point arrays ``(n, ...)`` sharing n; all are indexed by the same resample (paired).
+      arrays: a tuple of per-point arrays ``(n, ...)`` sharing n; all are indexed by the same resample (paired),
+        in chunks of at most :data:`CHUNK_ELEMENTS` resampled values per array.
       replicates: B ≥ 1. seed: an int or a numpy Generator.
 
     Returns:
@@ -141,7 +142,9 @@ def point_replicates(statistic: Callable, arrays, *, replicates: int = REPLICATE
     replicates = check_integer(replicates, "replicates", minimum=1)
     rng = as_rng(seed)
     value = _columns(statistic(*(a[None] for a in arrays)))[0]
-    chunk = max(1, CHUNK_ELEMENTS // n)
+    # at most CHUNK_ELEMENTS resampled values per array at once (a point may carry many: (n, cells), (n, C), …);
+    # the draws do not depend on the chunking (one stream of indices)
+    chunk = max(1, CHUNK_ELEMENTS // (n * max(int(np.prod(a.shape[1:])) for a in arrays)))
     blocks = []
     for start in range(0, replicates, chunk):
         index = resample_indices(n, min(chunk, replicates - start), rng)
